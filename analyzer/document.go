@@ -1,0 +1,107 @@
+package analyzer
+
+// SchemaVersion is the version of the analysis document's JSON contract
+// (../shared/spec/analysis-json.md). Fields may be added freely; renaming or
+// dropping one bumps it.
+const SchemaVersion = 1
+
+// Document is one analysis: the contract between the engine and every
+// front-end (CLI text and JSON, MCP structured content, LSP hovers).
+// Times are microseconds, shares are percentages (0-100).
+type Document struct {
+	SchemaVersion int      `json:"schema_version"`
+	Tool          Tool     `json:"tool"`
+	Mode          string   `json:"mode"` // "single-trace" or "mapping-formal"
+	Framework     string   `json:"framework"`
+	Model         string   `json:"model,omitempty"`
+	Inputs        Inputs   `json:"inputs"`
+	Stages        []Stage  `json:"stages"`
+	Warnings      []string `json:"warnings"`
+}
+
+// Tool names the program that wrote the document.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Inputs lists the trace files analysed, by role.
+type Inputs struct {
+	Formal  []string `json:"formal"`
+	Mapping []string `json:"mapping"`
+}
+
+// Stage is the analysis of one serving stage: "extend", "decode" or "all".
+type Stage struct {
+	Stage      string       `json:"stage"`
+	GPUTimeUS  float64      `json:"gpu_time_us"`
+	BusyTimeUS float64      `json:"busy_time_us"`
+	Kernels    []KernelRow  `json:"kernels"`
+	Overlap    []OverlapRow `json:"overlap"`
+	Fuse       []FuseRow    `json:"fuse"`
+}
+
+// KernelRow aggregates every launch of one canonical kernel name in a stage.
+type KernelRow struct {
+	Name      string  `json:"name"`
+	Category  string  `json:"category"`
+	GPUTimeUS float64 `json:"gpu_time_us"`
+	SharePct  float64 `json:"share_pct"`
+	Launches  int     `json:"launches"`
+	MaxUS     float64 `json:"max_us"`
+	Sites     []Site  `json:"sites"`
+}
+
+// Attribution values say how a kernel's launch site was found.
+const (
+	AttrExternalID   = "external-id"
+	AttrLaunch       = "launch"
+	AttrGraphCapture = "graph-capture"
+	AttrGraphNode    = "graph-node"
+	AttrUnresolved   = "unresolved"
+)
+
+// Site is one Python source line that launched a kernel.
+type Site struct {
+	Path        string   `json:"path"` // repo-relative; "" when unresolved
+	Line        int      `json:"line"`
+	Function    string   `json:"function"`
+	SharePct    float64  `json:"share_pct"` // share of the kernel's GPU time
+	Launches    int      `json:"launches"`
+	CPUOp       string   `json:"cpu_op"`
+	Stack       []string `json:"stack"`
+	Attribution string   `json:"attribution"`
+}
+
+// OverlapRow is one overlap opportunity (or low-ROI hidden kernel family).
+type OverlapRow struct {
+	Priority       string  `json:"priority"`
+	Verdict        string  `json:"verdict"`
+	Kernel         string  `json:"kernel"`
+	Category       string  `json:"category"`
+	Scope          string  `json:"scope"`
+	GPUTimeUS      float64 `json:"gpu_time_us"`
+	SharePct       float64 `json:"share_pct"`
+	ExclusivePct   float64 `json:"exclusive_pct"`
+	HiddenPct      float64 `json:"hidden_pct"`
+	DepRisk        string  `json:"dep_risk"`
+	Recommendation string  `json:"recommendation"`
+}
+
+// FuseRow is one fusion opportunity matched from the fusion catalogue.
+type FuseRow struct {
+	Pattern          string     `json:"pattern"`
+	Confidence       string     `json:"confidence"`
+	GPUTimeUS        float64    `json:"gpu_time_us"`
+	SharePct         float64    `json:"share_pct"`
+	Evidence         []Evidence `json:"evidence"`
+	CurrentLocations []string   `json:"current_locations"`
+	CandidatePaths   []string   `json:"candidate_paths"`
+	Rationale        string     `json:"rationale"`
+}
+
+// Evidence is one kernel that made a fusion pattern match.
+type Evidence struct {
+	Kernel   string  `json:"kernel"`
+	SharePct float64 `json:"share_pct"`
+}

@@ -1,0 +1,3 @@
+module github.com/tracetriage/tracetriage
+
+go 1.26
