@@ -2,13 +2,19 @@ module github.com/tracetriage/tracetriage
 
 go 1.26
 
-require github.com/mark3labs/mcp-go v1.2.1
+require (
+	github.com/klauspost/compress v1.20.4
+	github.com/mark3labs/mcp-go v1.2.1
+	github.com/tidwall/gjson v1.20.2
+)
 
 require (
 	github.com/google/jsonschema-go v0.4.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2 // indirect
 	github.com/spf13/cast v1.7.1 // indirect
+	github.com/tidwall/match v1.1.1 // indirect
+	github.com/tidwall/pretty v1.3.0 // indirect
 	github.com/yosida95/uritemplate/v3 v3.0.2 // indirect
 	golang.org/x/text v0.14.0 // indirect
 )

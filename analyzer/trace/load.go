@@ -1,0 +1,186 @@
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Sentinel errors; Load wraps them with the file name and detail.
+var (
+	// ErrNotTrace: the file is valid JSON but not a Chrome trace.
+	ErrNotTrace = errors.New("not a Chrome trace")
+	// ErrInvalidJSON: the JSON text is malformed.
+	ErrInvalidJSON = errors.New("invalid JSON")
+	// ErrTruncated: the file ends early (gzip stream or JSON text).
+	ErrTruncated = errors.New("truncated")
+	// ErrNotFound: the file or directory does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// Options tunes Load.
+type Options struct {
+	// Progress, when set, is called now and then with the bytes of the file
+	// read so far and the file's size.
+	Progress func(done, total int64)
+	// General forces the general parser even when the fast path applies.
+	General bool
+}
+
+// Load reads one trace file (plain JSON or gzip, detected by content).
+func Load(ctx context.Context, path string, opts Options) (*Trace, error) {
+	src, err := Open(path, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	b := NewBuilder(path)
+	if err := parseGeneral(ctx, src, b); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	t := b.Trace()
+	t.Bytes = src.Uncompressed()
+	return t, nil
+}
+
+// Source is an opened trace file: the uncompressed JSON text as a reader,
+// with counters for progress and error offsets.
+type Source struct {
+	io.Reader
+	file     *os.File
+	gz       *gzip.Reader
+	Gzip     bool
+	Size     int64
+	unzBytes atomic.Int64
+}
+
+// Uncompressed is the number of JSON bytes read so far.
+func (s *Source) Uncompressed() int64 { return s.unzBytes.Load() }
+
+// Close closes the file.
+func (s *Source) Close() error {
+	if s.gz != nil {
+		s.gz.Close()
+	}
+	return s.file.Close()
+}
+
+// Open opens path and returns its JSON text, gunzipping when the content
+// starts with the gzip magic bytes, whatever the file's suffix.
+func Open(path string, progress func(done, total int64)) (*Source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("load %s: %w: check the path", path, ErrNotFound)
+		}
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("load %s: is a directory, not a trace file", path)
+	}
+	s := &Source{file: f, Size: st.Size()}
+	var r io.Reader = f
+	if progress != nil {
+		r = &progressReader{r: f, total: st.Size(), fn: progress}
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("load %s: bad gzip header: %w", path, err)
+		}
+		s.gz, s.Gzip = gz, true
+		s.Reader = &countingReader{r: gz, n: &s.unzBytes, path: path}
+	} else {
+		s.Reader = &countingReader{r: br, n: &s.unzBytes, path: path}
+	}
+	return s, nil
+}
+
+type countingReader struct {
+	r    io.Reader
+	n    *atomic.Int64
+	path string
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("%w: the gzip stream ends early (the file is incomplete): re-copy or re-capture it", ErrTruncated)
+		} else if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+			err = fmt.Errorf("corrupt gzip data: %v", err)
+		}
+	}
+	return n, err
+}
+
+type progressReader struct {
+	r     io.Reader
+	done  int64
+	last  int64
+	total int64
+	fn    func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.done-p.last >= 8<<20 || err == io.EOF {
+		p.last = p.done
+		p.fn(p.done, p.total)
+	}
+	return n, err
+}
+
+// sniff returns the first non-space byte of r without consuming it.
+func sniff(br *bufio.Reader) (byte, error) {
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n', 0xef, 0xbb, 0xbf: // whitespace and a UTF-8 BOM
+			continue
+		}
+		return c, br.UnreadByte()
+	}
+}
+
+var errEmpty = fmt.Errorf("%w: the file is empty", ErrNotTrace)
+
+func firstByte(r io.Reader) (*bufio.Reader, byte, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 1<<20)
+	}
+	c, err := sniff(br)
+	if err == io.EOF {
+		return br, 0, errEmpty
+	}
+	if err != nil {
+		return br, 0, err
+	}
+	if c != '{' && c != '[' {
+		return br, 0, fmt.Errorf("%w: it starts with %q; expected a JSON object with traceEvents or an array of events", ErrNotTrace, bytes.TrimSpace([]byte{c}))
+	}
+	return br, c, nil
+}
