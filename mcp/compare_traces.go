@@ -88,6 +88,12 @@ func CompareTraces(s *Server) (mcp.Tool, server.ToolHandlerFunc) {
 		if strings.TrimSpace(in.Before) == "" || strings.TrimSpace(in.After) == "" {
 			return out, "", userErrorf("give both before and after: the trace files or profile directories to compare")
 		}
+		// Refuse a bad path before analysing the other trace.
+		for _, a := range [][2]string{{in.Before, "before"}, {in.After, "after"}} {
+			if _, err := s.roots.resolve(ctx, a[0], a[1]); err != nil {
+				return out, "", err
+			}
+		}
 		before, _, err := s.loadDocument(ctx, req, traceArgs{input: in.Before, framework: in.Framework})
 		if err != nil {
 			return out, "", fmt.Errorf("before: %w", err)
@@ -100,7 +106,7 @@ func CompareTraces(s *Server) (mcp.Tool, server.ToolHandlerFunc) {
 		out.Before, out.After = in.Before, in.After
 		if len(out.Stages) == 0 {
 			if stage != "" {
-				return out, "", userErrorf("neither trace has a %s stage (before: %s; after: %s)", stage, stageNames(before), stageNames(after))
+				return out, "", userErrorf("neither trace has the %s stage (before: %s; after: %s)", stage, stageNames(before), stageNames(after))
 			}
 			return out, "", userErrorf("neither trace has GPU kernels to compare")
 		}
