@@ -89,7 +89,7 @@ func TestCompareTraces(t *testing.T) {
 	before := makeDoc("x", []string{"decode"}, 4, 1, 1)
 	after := makeDoc("x", []string{"extend", "decode"}, 4, 1, 1)
 	d := &after.Stages[1]
-	d.Kernels[0].GPUTimeUS = 5 // was 40: -35
+	d.Kernels[0].GPUTimeUS = 5  // was 40: -35
 	d.Kernels[1].GPUTimeUS = 32 // was 30: +2
 	d.Kernels[3].Name = "fused_add_rmsnorm"
 	d.Kernels[3].GPUTimeUS = 7
