@@ -167,8 +167,9 @@ func (s *Server) loadDocument(ctx context.Context, req mcp.CallToolRequest, a tr
 	if what == "" {
 		what = opts.FormalInput
 	}
-	progress := progressReporter(ctx, req, what)
-	doc, hit, err := s.cache.get(ctx, key.String(), progress, func(ctx context.Context, fan func(done, total int64)) (*analyzer.Document, error) {
+	progress := newProgressReporter(ctx, req, what)
+	defer progress.flush()
+	doc, hit, err := s.cache.get(ctx, key.String(), progress.report, func(ctx context.Context, fan func(done, total int64)) (*analyzer.Document, error) {
 		o := opts
 		o.Progress = fan
 		s.log.Info("analysing", "input", opts.Input, "mapping", opts.MappingInput, "formal", opts.FormalInput, "framework", fw)

@@ -102,11 +102,12 @@ func (c *analysisCache) get(ctx context.Context, key string, progress func(done,
 	}
 	c.misses.Add(1)
 	f, ok := c.flights[key]
+	var fctx context.Context
 	if !ok {
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
 		f = &flight{done: make(chan struct{}), cancel: cancel, subs: map[int]func(int64, int64){}}
 		c.flights[key] = f
-		go c.run(fctx, key, f, load)
 	}
 	f.waiters++
 	sub := -1
@@ -116,6 +117,9 @@ func (c *analysisCache) get(ctx context.Context, key string, progress func(done,
 		f.subs[sub] = progress
 	}
 	c.mu.Unlock()
+	if !ok {
+		go c.run(fctx, key, f, load)
+	}
 
 	select {
 	case <-f.done:
@@ -156,7 +160,7 @@ func (c *analysisCache) run(ctx context.Context, key string, f *flight,
 				}
 			}()
 			c.analyses.Add(1)
-			doc, err = load(ctx, func(done, total int64) {
+			fan := func(done, total int64) {
 				c.mu.Lock()
 				subs := make([]func(int64, int64), 0, len(f.subs))
 				for _, s := range f.subs {
@@ -166,7 +170,9 @@ func (c *analysisCache) run(ctx context.Context, key string, f *flight,
 				for _, s := range subs {
 					s(done, total)
 				}
-			})
+			}
+			fan(0, 0) // tell the waiters that loading has started
+			doc, err = load(ctx, fan)
 		}()
 	case <-ctx.Done():
 		err = ctx.Err()

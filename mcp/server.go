@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -239,22 +240,31 @@ func (s *Server) toolError(tool string, err error) string {
 	return tool + " failed: " + err.Error()
 }
 
-// progressReporter returns a function that sends notifications/progress for
-// the request when it carries a progress token (nil otherwise). Updates are
-// throttled and strictly increasing, as the protocol requires.
-func progressReporter(ctx context.Context, req mcp.CallToolRequest, what string) func(done, total int64) {
+// progressReporter sends notifications/progress for one request when it
+// carries a progress token; report is nil otherwise. Updates are throttled
+// and strictly increasing, as the protocol requires.
+type progressReporter struct {
+	report func(done, total int64)
+	sent   atomic.Int64
+	ch     chan<- mcp.JSONRPCNotification
+}
+
+func newProgressReporter(ctx context.Context, req mcp.CallToolRequest, what string) *progressReporter {
+	pr := &progressReporter{}
 	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return nil
+		return pr
 	}
 	srv := server.ServerFromContext(ctx)
-	if srv == nil {
-		return nil
+	sess := server.ClientSessionFromContext(ctx)
+	if srv == nil || sess == nil {
+		return pr
 	}
+	pr.ch = sess.NotificationChannel()
 	token := req.Params.Meta.ProgressToken
 	var mu sync.Mutex
 	last := int64(-1)
 	var lastAt time.Time
-	return func(done, total int64) {
+	pr.report = func(done, total int64) {
 		mu.Lock()
 		defer mu.Unlock()
 		final := total > 0 && done >= total
@@ -270,8 +280,25 @@ func progressReporter(ctx context.Context, req mcp.CallToolRequest, what string)
 		if total > 0 {
 			params["total"] = total
 		}
-		_ = srv.SendNotificationToClient(ctx, "notifications/progress", params)
+		if srv.SendNotificationToClient(ctx, "notifications/progress", params) == nil {
+			pr.sent.Add(1)
+		}
 	}
+	return pr
+}
+
+// flush waits (briefly) until the progress notifications sent are written,
+// so that none reaches the client after the response that ends the request:
+// mcp-go writes notifications from a queue of their own.
+func (pr *progressReporter) flush() {
+	if pr.sent.Load() == 0 || pr.ch == nil {
+		return
+	}
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for len(pr.ch) > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(2 * time.Millisecond) // the last one taken off the queue is being written
 }
 
 func byteProgress(done, total int64) string {

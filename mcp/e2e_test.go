@@ -1,0 +1,222 @@
+package mcp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/internal/testutil"
+)
+
+// e2eTraces are the real traces the end-to-end test calls the tools on
+// (two decode traces of one workload on two GPUs, for compare_traces).
+const (
+	e2eTrace  = "traces/llm-serving/sglang_b300_deepseek-r1_1782843274.7730265-TP-0-DECODE.trace.json.gz"
+	e2eTrace2 = "traces/llm-serving/sglang_mi300x_deepseek-r1_1782841132.2905657-TP-0-DECODE.trace.json.gz"
+)
+
+// e2eReport is what mcp/e2e/client.mjs prints.
+type e2eReport struct {
+	Transport string   `json:"transport"`
+	Tools     []string `json:"tools"`
+	Calls     []struct {
+		Name       string          `json:"name"`
+		IsError    bool            `json:"isError"`
+		Text       string          `json:"text"`
+		Structured json.RawMessage `json:"structured"`
+		MS         float64         `json:"ms"`
+		Progress   int             `json:"progress"`
+	} `json:"calls"`
+	Errors       []string `json:"errors"`
+	ServerStderr string   `json:"serverStderr"`
+}
+
+// requireNodeClient returns the node binary and the e2e folder, skipping
+// (or failing under CI) when node or the installed SDK is missing.
+func requireNodeClient(t *testing.T) (node, dir string) {
+	t.Helper()
+	dir = filepath.Join(testutil.ModuleRoot(), "mcp", "e2e")
+	missing := func(what string) {
+		msg := what + "; run .ci/setup.d/mcp.sh (npm ci in mcp/e2e) to install the MCP TypeScript SDK client"
+		if testutil.RequireE2E() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node is not installed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "sdk", "package.json")); err != nil {
+		missing("@modelcontextprotocol/sdk is not installed in mcp/e2e")
+	}
+	return node, dir
+}
+
+// requireEngine skips the test while the engine of this build cannot
+// analyse traces yet (analyzer.ErrNotImplemented); the calls are written
+// against the document contract and run as soon as it can.
+func requireEngine(t *testing.T, trace string) {
+	t.Helper()
+	if _, err := analyzer.Analyze(context.Background(), analyzer.Options{Input: trace}); errors.Is(err, analyzer.ErrNotImplemented) {
+		t.Skip("the analysis engine of this build is not built yet (analyzer.ErrNotImplemented)")
+	}
+}
+
+// buildBinary builds tracetriage into a temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "tracetriage")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/tracetriage")
+	cmd.Dir = testutil.ModuleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// e2eExtraCalls are the calls of the tools beyond the core three; each is
+// added where its capability has landed.
+func e2eExtraCalls(t *testing.T) []map[string]any { return extraE2ECalls(t) }
+
+func runNodeClient(t *testing.T, node, dir string, plan map[string]any) e2eReport {
+	t.Helper()
+	b, _ := json.Marshal(plan)
+	planPath := filepath.Join(t.TempDir(), "plan.json")
+	if err := os.WriteFile(planPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "client.mjs", planPath)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var rep e2eReport
+	if jerr := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &rep); jerr != nil {
+		t.Fatalf("client report: %v\nstdout: %s\nstderr: %s", jerr, stdout.String(), stderr.String())
+	}
+	if err != nil || len(rep.Errors) > 0 {
+		t.Fatalf("%s client failed: %v\nerrors: %s\nserver stderr: %s\nnode stderr: %s", plan["transport"], err, strings.Join(rep.Errors, "\n"), rep.ServerStderr, stderr.String())
+	}
+	return rep
+}
+
+func checkE2EReport(t *testing.T, rep e2eReport) {
+	t.Helper()
+	for _, want := range wantTools {
+		if !strings.Contains(strings.Join(rep.Tools, ","), want) {
+			t.Errorf("%s: tool %s not listed", rep.Transport, want)
+		}
+	}
+	if len(rep.Calls) < 5 {
+		t.Fatalf("%s: only %d calls made", rep.Transport, len(rep.Calls))
+	}
+	var doc AnalyzeTraceOutput
+	if err := json.Unmarshal(rep.Calls[0].Structured, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Framework != "sglang" || len(doc.Stages) == 0 || len(doc.Stages[0].Kernels) == 0 {
+		t.Errorf("%s: analysis of %s: framework %q, %d stages", rep.Transport, e2eTrace, doc.Framework, len(doc.Stages))
+	}
+	for _, c := range rep.Calls {
+		t.Logf("%s %s: isError=%v %.1f ms progress=%d", rep.Transport, c.Name, c.IsError, c.MS, c.Progress)
+	}
+}
+
+func TestE2EOfficialClientStdio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	node, dir := requireNodeClient(t)
+	trace, trace2 := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eTrace2)
+	requireEngine(t, trace)
+	bin := buildBinary(t)
+	rep := runNodeClient(t, node, dir, map[string]any{
+		"transport":   "stdio",
+		"command":     bin,
+		"args":        []string{"mcp", "--root", filepath.Dir(filepath.Dir(trace)), "--root", t.TempDir()},
+		"cwd":         t.TempDir(),
+		"expectTools": wantTools,
+		"trace":       trace,
+		"trace2":      trace2,
+		"extraCalls":  e2eExtraCalls(t),
+	})
+	checkE2EReport(t, rep)
+}
+
+func TestE2EOfficialClientHTTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	node, dir := requireNodeClient(t)
+	trace, trace2 := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eTrace2)
+	requireEngine(t, trace)
+	bin := buildBinary(t)
+	url, stop := startHTTPServer(t, bin, "--root", filepath.Dir(filepath.Dir(trace)), "--root", t.TempDir())
+	defer stop()
+	rep := runNodeClient(t, node, dir, map[string]any{
+		"transport":   "http",
+		"url":         url,
+		"expectTools": wantTools,
+		"trace":       trace,
+		"trace2":      trace2,
+		"extraCalls":  e2eExtraCalls(t),
+	})
+	checkE2EReport(t, rep)
+}
+
+// startHTTPServer runs `tracetriage mcp --http 127.0.0.1:0` and returns the
+// endpoint URL it prints on stderr.
+func startHTTPServer(t *testing.T, bin string, args ...string) (string, func()) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"mcp", "--http", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = t.TempDir()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if i := strings.Index(sc.Text(), "http://"); i >= 0 {
+				lines <- sc.Text()[i:]
+				break
+			}
+		}
+		_, _ = bufio.NewReader(stderr).WriteTo(os.Stderr)
+	}()
+	select {
+	case url := <-lines:
+		return url, stop
+	case <-time.After(20 * time.Second):
+		stop()
+		t.Fatal("tracetriage mcp --http did not print its address")
+	}
+	return "", stop
+}
