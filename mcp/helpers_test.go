@@ -30,6 +30,8 @@ type fakeEngine struct {
 	err           error
 	panicMsg      string
 	lastOpts      atomic.Pointer[analyzer.Options]
+	// gen, when set, builds a fresh document per analysis (by base name).
+	gen func(name string) *analyzer.Document
 }
 
 func (f *fakeEngine) Analyze(ctx context.Context, opts analyzer.Options) (*analyzer.Document, error) {
@@ -63,6 +65,9 @@ func (f *fakeEngine) Analyze(ctx context.Context, opts analyzer.Options) (*analy
 	if in == "" {
 		in = opts.FormalInput
 	}
+	if f.gen != nil {
+		return f.gen(filepath.Base(in)), nil
+	}
 	d, ok := f.docs[filepath.Base(in)]
 	if !ok {
 		return nil, fmt.Errorf("not a trace: %s", in)
@@ -79,7 +84,7 @@ type testEnv struct {
 	cl     *client.Client
 }
 
-func newTestEnv(t *testing.T, docs map[string]*analyzer.Document, mutate func(*Config)) *testEnv {
+func newTestEnv(t testing.TB, docs map[string]*analyzer.Document, mutate func(*Config)) *testEnv {
 	t.Helper()
 	root := t.TempDir()
 	for name := range docs {
@@ -100,7 +105,7 @@ func newTestEnv(t *testing.T, docs map[string]*analyzer.Document, mutate func(*C
 	return &testEnv{root: root, engine: eng, srv: srv, cl: cl}
 }
 
-func startClient(t *testing.T, srv *Server, opts ...client.ClientOption) *client.Client {
+func startClient(t testing.TB, srv *Server, opts ...client.ClientOption) *client.Client {
 	t.Helper()
 	cl, err := client.NewInProcessClientWithOptions(srv.MCPServer(), opts...)
 	if err != nil {
