@@ -176,12 +176,52 @@ func TestE2EOfficialClientHTTP(t *testing.T) {
 	checkE2EReport(t, rep)
 }
 
+// TestE2EClientRoots: without --root, the roots the official client offers
+// (its workspace folders) decide which files the tools read, over both
+// transports.
+func TestE2EClientRoots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	node, dir := requireNodeClient(t)
+	trace, trace2 := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eTrace2)
+	requireEngine(t, trace)
+	bin := buildBinary(t)
+	cwd := t.TempDir() // the server's default root, which the client's replace
+	local := filepath.Join(cwd, "local.json")
+	if err := os.WriteFile(local, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan := map[string]any{
+		"expectTools":        wantTools,
+		"trace":              trace,
+		"trace2":             trace2,
+		"roots":              []string{filepath.Dir(filepath.Dir(trace))},
+		"outsideClientRoots": local,
+	}
+	t.Run("stdio", func(t *testing.T) {
+		plan["transport"], plan["command"], plan["args"], plan["cwd"] = "stdio", bin, []string{"mcp"}, cwd
+		checkE2EReport(t, runNodeClient(t, node, dir, plan))
+	})
+	t.Run("http", func(t *testing.T) {
+		url, stop := startHTTPServerIn(t, cwd, bin)
+		defer stop()
+		plan["transport"], plan["url"] = "http", url
+		checkE2EReport(t, runNodeClient(t, node, dir, plan))
+	})
+}
+
 // startHTTPServer runs `tracetriage mcp --http 127.0.0.1:0` and returns the
 // endpoint URL it prints on stderr.
 func startHTTPServer(t *testing.T, bin string, args ...string) (string, func()) {
 	t.Helper()
+	return startHTTPServerIn(t, t.TempDir(), bin, args...)
+}
+
+func startHTTPServerIn(t *testing.T, cwd, bin string, args ...string) (string, func()) {
+	t.Helper()
 	cmd := exec.Command(bin, append([]string{"mcp", "--http", "127.0.0.1:0"}, args...)...)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = cwd
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -74,6 +75,9 @@ func serveMCPHTTP(ctx context.Context, addr string, srv *mcp.Server, logger *slo
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", addr, err)
+	}
+	if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && !ap.Addr().IsLoopback() {
+		fmt.Fprintf(io.err, "tracetriage mcp: warning: %s is reachable from other machines and the server has no authentication; prefer 127.0.0.1\n", ln.Addr())
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", srv.HTTPHandler())

@@ -6,12 +6,15 @@
 // Usage: node client.mjs PLAN.json
 //
 // The plan: {"transport": "stdio"|"http", "command", "args", "cwd" (stdio),
-// "url" (http), "expectTools": [...], "trace", "trace2",
+// "url" (http), "expectTools": [...], "trace", "trace2", "roots" and
+// "outsideClientRoots" (client roots check),
 // "extraCalls": [{"name", "args", "expectError", "expectText"}]}.
 import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { pathToFileURL } from 'node:url';
 
 const plan = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const report = { transport: plan.transport, tools: [], calls: [], errors: [] };
@@ -27,7 +30,18 @@ function text(res) {
   return (res.content || []).filter((c) => c.type === 'text').map((c) => c.text).join('');
 }
 
-const client = new Client({ name: 'tracetriage-e2e', version: '1.0.0' });
+// With plan.roots the client offers MCP roots (its "workspace folders").
+const client = new Client(
+  { name: 'tracetriage-e2e', version: '1.0.0' },
+  { capabilities: plan.roots ? { roots: { listChanged: true } } : {} },
+);
+if (plan.roots) {
+  report.rootsRequests = 0;
+  client.setRequestHandler(ListRootsRequestSchema, async () => {
+    report.rootsRequests++;
+    return { roots: plan.roots.map((p) => ({ uri: pathToFileURL(p).href, name: p })) };
+  });
+}
 client.onerror = (err) => report.errors.push(`client error: ${err?.message ?? err}`);
 
 let transport;
@@ -115,6 +129,14 @@ async function main() {
   // Safety: a path outside the roots is a tool error, not a protocol error.
   const bad = await call('analyze_trace', { input: '/etc/passwd' });
   check(bad.isError && bad.text.includes('outside the allowed roots'), `outside path not refused: ${bad.text}`);
+
+  if (plan.roots) {
+    check(report.rootsRequests >= 1, 'the server never asked for the client roots');
+    if (plan.outsideClientRoots) {
+      const out = await call('analyze_trace', { input: plan.outsideClientRoots });
+      check(out.isError && out.text.includes('outside the allowed roots'), `file outside the client roots not refused: ${out.text}`);
+    }
+  }
 
   for (const c of plan.extraCalls ?? []) {
     const r = await call(c.name, c.args);
