@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 )
 
 // Breakdown is the temporal breakdown of one stage's GPU time, as HTA's
@@ -39,8 +40,10 @@ type Breakdown struct {
 	OtherUS float64 `json:"other_us"`
 
 	// ExposedCommunicationUS is the time when communication runs and no
-	// computation does (computation = compute, elementwise and other
-	// kernels: everything but communication and memory, on any stream).
+	// computation does, on any stream. Computation is every kernel that
+	// runs on the SMs and is not communication: everything but
+	// communication kernels and memcpy/memset activities (HTA's
+	// definition; copy and fill kernels count as computation here).
 	ExposedCommunicationUS float64 `json:"exposed_communication_us"`
 	// CommunicationKernelUS is the sum of communication kernel durations;
 	// CommunicationOverlappedUS is the part of it covered by computation
@@ -138,7 +141,7 @@ func breakdown(kernels []Kernel, cats []string) Breakdown {
 		default:
 			other = append(other, iv)
 		}
-		if cats[i] != Communication && cats[i] != Memory {
+		if isComputation(k.Name, cats[i]) {
 			computation = append(computation, iv)
 			computationByStream[k.Stream] = append(computationByStream[k.Stream], iv)
 		}
@@ -188,6 +191,17 @@ func breakdown(kernels []Kernel, cats []string) Breakdown {
 		b.CommunicationOverlappedPct = 100 * ratio(b.CommunicationOverlappedUS, b.CommunicationKernelUS)
 	}
 	return b
+}
+
+// isComputation reports whether a kernel counts as computation for the
+// communication overlap measures: not communication, and not a memcpy or
+// memset activity (copy-engine work).
+func isComputation(name, category string) bool {
+	if category == Communication {
+		return false
+	}
+	lowered := strings.ToLower(name)
+	return !containsAny(lowered, memoryStrong)
 }
 
 // concurrent returns the nanoseconds during which kernels on at least two

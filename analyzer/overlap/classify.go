@@ -23,7 +23,11 @@ var categoryPriority = map[string]int{
 }
 
 var (
-	memoryStrong = []string{"memcpy", "memset", "dma", "prefetch"}
+	memoryStrong = []string{"memcpy", "memset"}
+	// memoryHint words are memory only when the name does not look like
+	// compute: mangled GEMM names contain "dma" by accident, and CUTLASS
+	// templates name their prefetch stages.
+	memoryHint = []string{"dma", "prefetch"}
 	memoryWeak   = []string{"fill", "copy"}
 
 	// commStrong is the reference list plus the collective libraries and
@@ -74,17 +78,20 @@ var (
 // Classify returns the overlap category of a kernel name: "compute",
 // "communication", "memory", "elementwise" or "other" (spec §9.2, with the
 // deliberate differences listed in docs/overlap.md). The first matching rule
-// wins: memory (memcpy/memset...), communication (NCCL, all-reduce...),
+// wins: memory (memcpy, memset; dma, prefetch unless compute), communication (NCCL, all-reduce...),
 // TorchInductor pointwise/reduction kernels and normalisation kernels
 // (elementwise), compute (GEMM, attention...), elementwise words, weak memory
 // words (fill, copy) and weak communication words (broadcast, dispatch,
-// combine) unless the name looks like compute, then other.
+// combine; not for MoE routing) outside template arguments, then other.
+// Compute words are matched outside template arguments too.
 func Classify(name string) string {
 	lowered := strings.ToLower(name)
 	base := stripTemplateArgs(lowered)
 	computeLike := isComputeName(base)
 	switch {
 	case containsAny(lowered, memoryStrong):
+		return Memory
+	case containsAny(base, memoryHint) && !computeLike:
 		return Memory
 	case containsAny(lowered, commStrong):
 		return Communication
@@ -96,9 +103,9 @@ func Classify(name string) string {
 		return Compute
 	case containsAny(lowered, elementwiseWords):
 		return Elementwise
-	case containsAny(lowered, memoryWeak):
+	case containsAny(base, memoryWeak):
 		return Memory
-	case containsAny(lowered, commWeak) && !containsAny(lowered, commWeakVeto):
+	case containsAny(base, commWeak) && !containsAny(lowered, commWeakVeto):
 		return Communication
 	}
 	return Other
