@@ -28,7 +28,7 @@ var (
 	// compute: mangled GEMM names contain "dma" by accident, and CUTLASS
 	// templates name their prefetch stages.
 	memoryHint = []string{"dma", "prefetch"}
-	memoryWeak   = []string{"fill", "copy"}
+	memoryWeak = []string{"fill", "copy"}
 
 	// commStrong is the reference list plus the collective libraries and
 	// kernels it misses (RCCL, DeepEP's deep_ep namespace, symmetric-memory
