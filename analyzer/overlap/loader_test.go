@@ -78,7 +78,7 @@ func loadTestKernels(t testing.TB, path string) []Kernel {
 		if dev == "" {
 			dev = rawText(e.Pid)
 		}
-		ks = append(ks, Kernel{Name: e.Name, Stream: dev + ":" + rawText(e.Args.Stream), Start: ts, End: ts + dur})
+		ks = append(ks, Kernel{Name: testCanonicalName(e.Name), Stream: dev + ":" + rawText(e.Args.Stream), Start: ts, End: ts + dur})
 	}
 	return ks
 }
@@ -119,4 +119,26 @@ func usToNS(t testing.TB, n json.Number) int64 {
 		t.Fatalf("bad time %q: %v", s, err)
 	}
 	return int64(math.Round(v * 1000))
+}
+
+// testCanonicalName strips the parameter list of "void name<...>(...)"
+// kernel names, as the engine's canonical names do (spec §5), so that
+// families group the same way. (Whitespace and 0x-address rewriting are
+// left to the engine.)
+func testCanonicalName(name string) string {
+	if !strings.HasPrefix(name, "void ") || !strings.HasSuffix(name, ")") {
+		return name
+	}
+	depth := 0
+	for i := len(name) - 1; i >= 0; i-- {
+		switch name[i] {
+		case ')':
+			depth++
+		case '(':
+			if depth--; depth == 0 {
+				return name[:i]
+			}
+		}
+	}
+	return name
 }
