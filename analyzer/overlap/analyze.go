@@ -105,10 +105,7 @@ func us(ns int64) float64 { return float64(ns) / 1000 }
 // the sweep, the family aggregates, the overlap rows and the temporal
 // breakdown. kernels is not modified; indexes in the result refer to it.
 func Analyze(kernels []Kernel, opts Options) *Result {
-	cats := make([]string, len(kernels))
-	for i, k := range kernels {
-		cats[i] = Classify(k.Name)
-	}
+	cats := classifyAll(kernels)
 	sw := sweep(kernels, cats)
 	res := &Result{
 		BusyUS:               us(sw.busy),
@@ -127,9 +124,11 @@ type sweepResult struct {
 	maxStreams       int
 	hidden, excl     []int64
 	hiddenByCompute  []int64
-	// overlapWith[i] maps the dominant overlapper's kernel index to the
-	// time it was dominant over kernel i (only for hidden kernels).
-	overlapWith []map[int]int64
+	// overlapWith maps (name id of a kernel, name id of its dominant
+	// overlapper) to the time that overlapper dominated.
+	overlapWith map[[2]int]int64
+	nameIDs     []int // per kernel; ids index names
+	names       []string
 }
 
 // point is a sweep event: a kernel starting or ending.
@@ -150,8 +149,10 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		hidden:          make([]int64, n),
 		excl:            make([]int64, n),
 		hiddenByCompute: make([]int64, n),
-		overlapWith:     make([]map[int]int64, n),
+		overlapWith:     map[[2]int]int64{},
+		nameIDs:         make([]int, n),
 	}
+	nameID := map[string]int{}
 	streamID := map[string]int{}
 	sid := make([]int, n)
 	points := make([]point, 0, 2*n)
@@ -162,6 +163,13 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 			streamID[k.Stream] = id
 		}
 		sid[i] = id
+		nid, ok := nameID[k.Name]
+		if !ok {
+			nid = len(res.names)
+			nameID[k.Name] = nid
+			res.names = append(res.names, k.Name)
+		}
+		res.nameIDs[i] = nid
 		if k.dur() <= 0 {
 			continue
 		}
@@ -210,10 +218,7 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 						dom = second
 					}
 					if dom >= 0 {
-						if res.overlapWith[i] == nil {
-							res.overlapWith[i] = map[int]int64{}
-						}
-						res.overlapWith[i][dom] += seg
+						res.overlapWith[[2]int{res.nameIDs[i], res.nameIDs[dom]}] += seg
 					}
 				}
 			} else {
@@ -307,18 +312,19 @@ func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
 		if sw.hidden[i]+sw.excl[i] > sw.hidden[f.Representative]+sw.excl[f.Representative] {
 			f.Representative = i
 		}
-		for j, t := range sw.overlapWith[i] {
-			if f.overlapWith == nil {
-				f.overlapWith = map[string]int64{}
-			}
-			f.overlapWith[kernels[j].Name] += t
-		}
 		if k.Scope != "" {
 			scopes[k.Name][k.Scope]++
 		}
 		if k.LaunchOp != "" {
 			ops[k.Name][k.LaunchOp]++
 		}
+	}
+	for pair, t := range sw.overlapWith {
+		f := &fams[index[sw.names[pair[0]]]]
+		if f.overlapWith == nil {
+			f.overlapWith = map[string]int64{}
+		}
+		f.overlapWith[sw.names[pair[1]]] += t
 	}
 	for i := range fams {
 		f := &fams[i]

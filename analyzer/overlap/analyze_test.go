@@ -45,7 +45,7 @@ func TestSweep(t *testing.T) {
 			maxStreams: 2,
 		},
 		{
-			name:       "ends before starts: back-to-back kernels on two streams do not overlap",
+			name:       "ties: back-to-back kernels on two streams do not overlap",
 			kernels:    []Kernel{kn(gemm, "s1", 0, 10), kn(ar, "s2", 10, 20), kn(ew, "s1", 20, 25)},
 			want:       []split{{0, 10, 0}, {0, 10, 0}, {0, 5, 0}},
 			busy:       25,
@@ -198,5 +198,29 @@ func TestAnalyzeEmpty(t *testing.T) {
 	}
 	if s := Timeline(nil, 0, TimelineOptions{}); s != "No kernel to centre the timeline on." {
 		t.Errorf("Timeline(nil) = %q", s)
+	}
+}
+
+// BenchmarkAnalyze measures the analysis of a large synthetic stage:
+// 200k kernels on a compute stream, 20k on a communication stream and
+// 20k copies, partly overlapping.
+func BenchmarkAnalyze(b *testing.B) {
+	var ks []Kernel
+	names := []string{"gemm_kernel", "rmsnorm_kernel", "silu_kernel", "flash_fwd_kernel", "store_kvcache_kernel"}
+	for i := range 200_000 {
+		start := int64(i) * 10_000
+		ks = append(ks, Kernel{Name: names[i%len(names)], Stream: "7", Start: start, End: start + 8_000,
+			Scope: "python/m/model.py:1 forward"})
+		if i%10 == 0 {
+			ks = append(ks, Kernel{Name: "ncclDevKernel_AllReduce", Stream: "13", Start: start + 5_000, End: start + 25_000})
+			ks = append(ks, Kernel{Name: "Memcpy DtoD (Device -> Device)", Stream: "20", Start: start + 1_000, End: start + 3_000})
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		res := Analyze(ks, Options{})
+		if len(res.Rows) == 0 {
+			b.Fatal("no rows")
+		}
 	}
 }

@@ -59,10 +59,11 @@ type Breakdown struct {
 type interval struct{ start, end int64 }
 
 // union merges intervals into a sorted list of disjoint ones (touching
-// intervals merge). It sorts its argument.
+// intervals merge), in place: it reorders and overwrites its argument and
+// returns a prefix of it.
 func union(ivs []interval) []interval {
 	slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
-	var out []interval
+	out := ivs[:0]
 	for _, iv := range ivs {
 		if iv.end <= iv.start {
 			continue
@@ -108,11 +109,7 @@ func subtract(u, v []interval) int64 {
 
 // BreakdownOf computes the temporal breakdown of a stage's kernels.
 func BreakdownOf(kernels []Kernel) Breakdown {
-	cats := make([]string, len(kernels))
-	for i, k := range kernels {
-		cats[i] = Classify(k.Name)
-	}
-	return breakdown(kernels, cats)
+	return breakdown(kernels, classifyAll(kernels))
 }
 
 func breakdown(kernels []Kernel, cats []string) Breakdown {
@@ -120,8 +117,10 @@ func breakdown(kernels []Kernel, cats []string) Breakdown {
 	if len(kernels) == 0 {
 		return b
 	}
-	var all, compute, comm, mem, other, computation []interval
+	all := make([]interval, 0, len(kernels))
+	var compute, comm, mem, other, computation []interval
 	computationByStream := map[string][]interval{}
+	copyEngine := map[string]bool{} // memcpy/memset by name, cached
 	streams := map[string]bool{}
 	first, last := kernels[0].Start, kernels[0].Start
 	var sum int64
@@ -141,7 +140,12 @@ func breakdown(kernels []Kernel, cats []string) Breakdown {
 		default:
 			other = append(other, iv)
 		}
-		if isComputation(k.Name, cats[i]) {
+		ce, ok := copyEngine[k.Name]
+		if !ok {
+			ce = isCopyEngine(k.Name)
+			copyEngine[k.Name] = ce
+		}
+		if cats[i] != Communication && !ce {
 			computation = append(computation, iv)
 			computationByStream[k.Stream] = append(computationByStream[k.Stream], iv)
 		}
@@ -154,7 +158,7 @@ func breakdown(kernels []Kernel, cats []string) Breakdown {
 	b.KernelTimeUS = us(sum)
 	b.Streams = len(streams)
 	b.ComputeUS = us(length(union(compute)))
-	commU := union(slices.Clone(comm))
+	commU := union(comm)
 	b.CommunicationUS = us(length(commU))
 	b.MemoryUS = us(length(union(mem)))
 	b.OtherUS = us(length(union(other)))
@@ -193,15 +197,12 @@ func breakdown(kernels []Kernel, cats []string) Breakdown {
 	return b
 }
 
-// isComputation reports whether a kernel counts as computation for the
-// communication overlap measures: not communication, and not a memcpy or
-// memset activity (copy-engine work).
-func isComputation(name, category string) bool {
-	if category == Communication {
-		return false
-	}
-	lowered := strings.ToLower(name)
-	return !containsAny(lowered, memoryStrong)
+// isCopyEngine reports whether a GPU activity is a memcpy or memset
+// (copy-engine work), by name. Every other kernel that is not
+// communication counts as computation for the communication overlap
+// measures.
+func isCopyEngine(name string) bool {
+	return containsAny(strings.ToLower(name), memoryStrong)
 }
 
 // concurrent returns the nanoseconds during which kernels on at least two

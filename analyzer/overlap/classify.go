@@ -169,3 +169,19 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	}
 	return false
 }
+
+// classifyAll returns the category of every kernel, classifying each
+// distinct name once.
+func classifyAll(kernels []Kernel) []string {
+	cache := map[string]string{}
+	cats := make([]string, len(kernels))
+	for i, k := range kernels {
+		c, ok := cache[k.Name]
+		if !ok {
+			c = Classify(k.Name)
+			cache[k.Name] = c
+		}
+		cats[i] = c
+	}
+	return cats
+}
