@@ -291,7 +291,7 @@ func dominantPair(active []int, kernels []Kernel, cats []string, sid []int) (bes
 // (then name).
 func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
 	index := map[string]int{}
-	var fams []Family
+	fams := []Family{}
 	scopes := map[string]map[string]int{}
 	ops := map[string]map[string]int{}
 	for i, k := range kernels {

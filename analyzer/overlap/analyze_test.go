@@ -1,6 +1,7 @@
 package overlap
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 )
@@ -221,6 +222,41 @@ func BenchmarkAnalyze(b *testing.B) {
 		res := Analyze(ks, Options{})
 		if len(res.Rows) == 0 {
 			b.Fatal("no rows")
+		}
+	}
+}
+
+func TestResultJSONFields(t *testing.T) {
+	res := Analyze(rowsFixture(), Options{})
+	data, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		BusyUS               *float64         `json:"busy_us"`
+		ConcurrentUS         *float64         `json:"concurrent_us"`
+		MaxConcurrentStreams *int             `json:"max_concurrent_streams"`
+		Families             []map[string]any `json:"families"`
+		Rows                 []map[string]any `json:"rows"`
+		Breakdown            map[string]any   `json:"breakdown"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.BusyUS == nil || *m.BusyUS != 680 || m.ConcurrentUS == nil || m.MaxConcurrentStreams == nil ||
+		len(m.Families) != 7 || len(m.Rows) != 5 || m.Breakdown["busy_us"] != 680.0 {
+		t.Fatalf("result JSON = %s", data)
+	}
+	for _, key := range []string{"name", "category", "launches", "total_us", "hidden_us", "exclusive_us",
+		"hidden_by_compute_us", "scope", "launch_op", "representative"} {
+		if _, ok := m.Families[0][key]; !ok {
+			t.Errorf("family JSON lacks %q: %v", key, m.Families[0])
+		}
+	}
+	// The silu family is hidden by the GEMM: its dominant overlapper shows.
+	for _, f := range m.Families {
+		if f["name"] == "silu_kernel" && (f["overlapped_with"] != "gemm_kernel" || f["overlapped_with_us"] != 100.0) {
+			t.Errorf("silu family JSON = %v", f)
 		}
 	}
 }
