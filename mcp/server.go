@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/trace"
 )
 
 // Deps are the engine entry points the tools call. A zero field means the
@@ -236,6 +237,14 @@ func (s *Server) toolError(tool string, err error) string {
 		return "this tracetriage build cannot analyse traces yet (" + err.Error() + "); install a newer tracetriage"
 	case errors.Is(err, errEnginePanic), errors.Is(err, errNoDocument):
 		return tool + " failed: " + err.Error() + "; this is a bug in tracetriage, please report it with the trace"
+	case errors.Is(err, trace.ErrNotTrace):
+		return tool + " failed: " + err.Error() + "; give a torch.profiler (Kineto) Chrome-trace file (.json or .json.gz) or the directory the profiler wrote"
+	case errors.Is(err, trace.ErrInvalidJSON), errors.Is(err, trace.ErrTruncated):
+		return tool + " failed: " + err.Error() + "; the file is damaged or still being written: wait for the profiler to finish, or capture the trace again"
+	case errors.Is(err, trace.ErrNoTraces):
+		return tool + " failed: " + err.Error() + "; give a trace file, or the directory the profiler wrote its .json/.json.gz traces to"
+	case errors.Is(err, trace.ErrNotFound):
+		return tool + " failed: " + err.Error() + "; check the path"
 	}
 	return tool + " failed: " + err.Error()
 }

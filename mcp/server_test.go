@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite the tool-schema snapshots in __toolsnaps__")
@@ -233,6 +235,19 @@ func TestAnalyzeTraceEngineErrors(t *testing.T) {
 
 	e.engine.err = errors.New("invalid JSON at byte 12")
 	wantError(t, e.call(t, "analyze_trace", map[string]any{"input": "a.json.gz"}), "analyze_trace failed", "invalid JSON at byte 12", "a.json.gz")
+
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("load a.json.gz: %w at byte offset 7", trace.ErrInvalidJSON), "damaged or still being written"},
+		{fmt.Errorf("load a.json.gz: gzip: %w", trace.ErrTruncated), "capture the trace again"},
+		{fmt.Errorf("load a.json.gz: %w", trace.ErrNotTrace), "Kineto"},
+		{fmt.Errorf("discover dir: %w", trace.ErrNoTraces), ".json.gz traces"},
+	} {
+		e.engine.err = c.err
+		wantError(t, e.call(t, "analyze_trace", map[string]any{"input": "a.json.gz"}), c.err.Error(), c.want)
+	}
 
 	e.engine.err = nil
 	e.engine.panicMsg = "index out of range"
