@@ -154,12 +154,18 @@ func (s *Server) ServeStdio(ctx context.Context, in io.Reader, out io.Writer) er
 	return err
 }
 
+// maxRequestBytes bounds the body of one HTTP request; tool arguments are
+// small.
+const maxRequestBytes = 4 << 20
+
 // HTTPHandler returns the streamable HTTP transport, served at /mcp.
+// Requests whose Host is not localhost are refused (DNS rebinding
+// protection), and request bodies are bounded.
 func (s *Server) HTTPHandler() http.Handler {
-	return server.NewStreamableHTTPServer(s.mcp,
+	return http.MaxBytesHandler(server.NewStreamableHTTPServer(s.mcp,
 		server.WithEndpointPath("/mcp"),
 		server.WithStreamableHTTPLogger(s.log),
-	)
+	), maxRequestBytes)
 }
 
 // CacheStats reports the analysis cache's size and counters.
