@@ -3,7 +3,6 @@ module github.com/tracetriage/tracetriage
 go 1.26
 
 require (
-	github.com/goccy/go-yaml v1.19.2 // indirect
-	github.com/yuin/goldmark v1.8.7 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
+	github.com/goccy/go-yaml v1.19.2
+	github.com/yuin/goldmark v1.8.7
 )

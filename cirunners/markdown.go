@@ -130,11 +130,11 @@ func parseTable(file string, src []byte, lines lineIndex, t *east.Table) ([]DocC
 		if extraCells(src, row, cells) {
 			return nil, true, &ParseError{File: file, Line: line, Msg: fmt.Sprintf("table row has more cells than its header (%d columns)", ncols)}
 		}
-		claim, err := rowClaim(file, line, src, cells, cols)
+		cs, err := rowClaims(file, line, src, cells, cols)
 		if err != nil {
 			return nil, true, err
 		}
-		claims = append(claims, claim)
+		claims = append(claims, cs...)
 	}
 	return claims, true, nil
 }
@@ -157,7 +157,8 @@ func extraCells(src []byte, row *east.TableRow, cells []gast.Node) bool {
 	return strings.TrimSpace(rest) != ""
 }
 
-func rowClaim(file string, line int, src []byte, cells []gast.Node, cols columns) (DocClaim, error) {
+// rowClaims reads one table row: one claim per suite named in its Suite cell.
+func rowClaims(file string, line int, src []byte, cells []gast.Node, cols columns) ([]DocClaim, error) {
 	get := func(i int) string {
 		if i < 0 || i >= len(cells) {
 			return ""
@@ -166,19 +167,19 @@ func rowClaim(file string, line int, src []byte, cells []gast.Node, cols columns
 	}
 	suiteCell := get(cols.suite)
 	suiteMain, suiteNote := splitNotes(suiteCell)
-	fields := strings.Fields(suiteMain)
-	if len(fields) == 0 {
-		return DocClaim{}, &ParseError{File: file, Line: line, Msg: "table row has an empty Suite cell"}
+	suites := strings.FieldsFunc(suiteMain, func(r rune) bool { return r == ' ' || r == ',' || r == '/' || r == '\t' })
+	if len(suites) == 0 {
+		return nil, &ParseError{File: file, Line: line, Msg: "table row has an empty Suite cell"}
 	}
-	suite := fields[0]
-	if !suiteNameRE.MatchString(suite) {
-		return DocClaim{}, &ParseError{File: file, Line: line, Msg: fmt.Sprintf("Suite cell %q is not a suite name", suiteCell)}
+	for _, s := range suites {
+		if !suiteNameRE.MatchString(s) {
+			return nil, &ParseError{File: file, Line: line, Msg: fmt.Sprintf("Suite cell %q holds %q, which is not a suite name", suiteCell, s)}
+		}
 	}
 	runnerMain, runnerNote := splitNotes(get(cols.runner))
 	c := DocClaim{
 		File:        file,
 		Line:        line,
-		Suite:       suite,
 		Labels:      labelsIn(runnerMain),
 		Partitions:  get(cols.parts),
 		MaxParallel: get(cols.maxPar),
@@ -195,7 +196,12 @@ func rowClaim(file string, line int, src []byte, cells []gast.Node, cols columns
 		all = append(all, get(i))
 	}
 	c.NotWired = notWiredRE.MatchString(strings.Join(all, " "))
-	return c, nil
+	var out []DocClaim
+	for _, s := range suites {
+		c.Suite = s
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // labelsIn extracts runner labels from a Runner cell with notes removed:

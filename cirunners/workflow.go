@@ -663,7 +663,7 @@ func jobSuites(m *repoModel, j *job) ([]suiteRun, []string, error) {
 			if suiteArg == "" {
 				continue
 			}
-			line := run.textLine() + cmd.line
+			line := run.textLine() + suiteLineIn(run.str(), cmd.line)
 			names, err := c.expandArg(suiteArg, run, line)
 			if err != nil {
 				return nil, nil, err
@@ -719,6 +719,18 @@ func (c jobCtx) expandArg(arg string, n *ynode, line int) (vset, error) {
 		return nil, &ParseError{File: c.j.wf.file, Line: line, Msg: fmt.Sprintf("invalid expression in %q: %v", clip(arg, 80), err)}
 	}
 	return evalTemplate(parts, c), nil
+}
+
+// suiteLineIn returns the 0-based script line, from the command's first
+// line on, that holds the --suite argument.
+func suiteLineIn(script string, from int) int {
+	lines := strings.Split(script, "\n")
+	for i := from; i < len(lines); i++ {
+		if strings.Contains(lines[i], "--suite") {
+			return i
+		}
+	}
+	return from
 }
 
 // matrixPartitions returns the length of a partition/part matrix list.
