@@ -41,6 +41,12 @@ func writeSuite(ew *errWriter, s SuiteReport, indent string) {
 		name = "(jobs that run no recognised suite)"
 	}
 	ew.printf("%s%s\n", indent, name)
+	writeRows(ew, s, indent)
+}
+
+// writeRows writes a suite's doc rows and jobs, one per line, with the
+// chain that decided each dynamic label.
+func writeRows(ew *errWriter, s SuiteReport, indent string) {
 	for _, d := range s.Documented {
 		extra := ""
 		if d.NotWired {
@@ -73,10 +79,10 @@ func (q *QueryResult) WriteText(w io.Writer) error {
 	case "suite":
 		ew.printf("suite %s\n", q.Term)
 		if q.Suite != nil {
+			writeRows(ew, *q.Suite, "")
 			if len(q.Suite.Jobs) == 0 {
 				ew.printf("  no workflow job runs it\n")
 			}
-			writeSuite(ew, SuiteReport{Suite: "runners:", Documented: q.Suite.Documented, Jobs: q.Suite.Jobs}, "  ")
 		}
 	default:
 		ew.printf("label %s: %d suite(s)\n", q.Term, countNamed(q.LabelSuites))
