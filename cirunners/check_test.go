@@ -288,3 +288,36 @@ func TestCheckErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckWorkflowConstructs(t *testing.T) {
+	r, err := Check(CheckOptions{Repo: fixtureRepo(t, "constructs"), Docs: []string{"docs/ci.md"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := map[string]JobRun{}
+	for _, s := range r.Suites {
+		for _, j := range s.Jobs {
+			jobs[s.Suite] = j
+		}
+	}
+	// The merge key brings runs-on in from an anchor.
+	if j := jobs["per-commit-1-gpu"]; strings.Join(j.Labels, ",") != "1-gpu-runner" || j.Partitions != 15 {
+		t.Errorf("per-commit-1-gpu: %+v", j)
+	}
+	if j := jobs["per-commit-4-gpu-b200"]; j.Partitions != 1 || j.SuiteLine != 52 {
+		t.Errorf("per-commit-4-gpu-b200: %+v", j)
+	}
+	// A runner group with labels requests the labels.
+	if j := jobs["grouped-1-gpu"]; strings.Join(j.Labels, ",") != "gpu-a" {
+		t.Errorf("grouped-1-gpu: %+v", j)
+	}
+	// A matrix computed at run time cannot be resolved: the runner is
+	// dynamic and unresolved, which is reported rather than guessed.
+	j := jobs["computed-1-gpu"]
+	if !j.Dynamic || len(j.Labels) != 0 || len(j.Unresolved) != 1 {
+		t.Errorf("computed-1-gpu: %+v", j)
+	}
+	if len(r.Mismatches) != 1 || r.Mismatches[0].Kind != KindDynamicLabel || r.Mismatches[0].Suite != "computed-1-gpu" {
+		t.Errorf("want one dynamic-label mismatch for computed-1-gpu, got %+v", r.Mismatches)
+	}
+}
