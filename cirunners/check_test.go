@@ -17,6 +17,12 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 func writeArchive(t *testing.T, archive string) string {
 	t.Helper()
 	dir := t.TempDir()
+	expandArchive(t, dir, archive)
+	return dir
+}
+
+func expandArchive(tb testing.TB, dir, archive string) {
+	tb.Helper()
 	var name string
 	var body strings.Builder
 	flush := func() {
@@ -25,10 +31,10 @@ func writeArchive(t *testing.T, archive string) string {
 		}
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		if err := os.WriteFile(p, []byte(body.String()), 0o644); err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	for _, ln := range strings.SplitAfter(archive, "\n") {
@@ -44,7 +50,6 @@ func writeArchive(t *testing.T, archive string) string {
 		}
 	}
 	flush()
-	return dir
 }
 
 // fixtureRepo expands testdata/<name>.txtar.
@@ -319,5 +324,20 @@ func TestCheckWorkflowConstructs(t *testing.T) {
 	}
 	if len(r.Mismatches) != 1 || r.Mismatches[0].Kind != KindDynamicLabel || r.Mismatches[0].Suite != "computed-1-gpu" {
 		t.Errorf("want one dynamic-label mismatch for computed-1-gpu, got %+v", r.Mismatches)
+	}
+}
+
+func BenchmarkCheckSample(b *testing.B) {
+	b.ReportAllocs()
+	src, err := os.ReadFile(filepath.Join("testdata", "sample.txtar"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	expandArchive(b, dir, string(src))
+	for b.Loop() {
+		if _, err := Check(CheckOptions{Repo: dir}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -608,11 +608,6 @@ type resolver interface {
 	lookup(path []string) (vs vset, ok bool)
 }
 
-// noResolver resolves nothing.
-type noResolver struct{}
-
-func (noResolver) lookup([]string) (vset, bool) { return nil, false }
-
 // evalTemplate returns the values a template string can take.
 func evalTemplate(parts []tmplPart, r resolver) vset {
 	if len(parts) == 1 && parts[0].isEx {

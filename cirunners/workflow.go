@@ -260,7 +260,7 @@ func (c jobCtx) matrixValues(p []string) (vset, bool) {
 	}
 	key := p[0]
 	var out vset
-	add := func(n *ynode, line int) {
+	add := func(n *ynode) {
 		if n == nil {
 			return
 		}
@@ -283,7 +283,6 @@ func (c jobCtx) matrixValues(p []string) (vset, bool) {
 			v := value{kind: vList, list: list}
 			out = out.add(v.withVia(fmt.Sprintf("%s matrix.%s", c.where(n.line), strings.Join(p, "."))))
 		}
-		_ = line
 	}
 	if mx.kind == yScalar {
 		// A matrix computed by an expression, usually fromJSON(...).
@@ -293,7 +292,7 @@ func (c jobCtx) matrixValues(p []string) (vset, bool) {
 		switch list.kind {
 		case ySeq:
 			for _, it := range list.items {
-				add(it, it.line)
+				add(it)
 			}
 		case yScalar:
 			out = out.add(c.deeper().evalQuiet(list, "matrix."+key)...)
@@ -301,7 +300,7 @@ func (c jobCtx) matrixValues(p []string) (vset, bool) {
 	}
 	if inc := mx.get("include"); inc != nil && inc.kind == ySeq {
 		for _, it := range inc.items {
-			add(it.get(key), it.line)
+			add(it.get(key))
 		}
 	}
 	return out, len(out) > 0
