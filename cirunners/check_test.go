@@ -256,6 +256,7 @@ func TestCheckErrors(t *testing.T) {
 		{"yaml tab", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n\truns-on: x\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:4:", ErrSyntax},
 		{"bad expression", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n    runs-on: ${{ inputs.x == }}\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:4: invalid expression", ErrSyntax},
 		{"unclosed expression", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: run_suite.py --suite ${{ matrix.s\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:6: invalid expression", ErrSyntax},
+		{"unknown alias", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n    runs-on: *nope\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:4", ErrSyntax},
 		{"job not a mapping", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a: 3\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:3: job \"a\"", ErrSyntax},
 		{"row with fewer cells", "-- docs/ci.md --\n# CI\n\n| Suite | Runner |\n|---|---|\n| `a-1-gpu` |\n" + wf, []string{"docs/ci.md"}, "docs/ci.md:5: table row has fewer cells", ErrSyntax},
 		{"row with more cells", "-- docs/ci.md --\n| Suite | Runner |\n|---|---|\n| `a-1-gpu` | `1-gpu` | extra |\n" + wf, []string{"docs/ci.md"}, "docs/ci.md:3: table row has more cells", ErrSyntax},
