@@ -38,14 +38,15 @@ type DocClaim struct {
 }
 
 var (
-	suiteNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._{},-]*$`)
+	suiteNameRE = regexp.MustCompile(`^[A-Za-z0-9*][A-Za-z0-9._{},*-]*$`)
 	labelRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
 	notWiredRE  = regexp.MustCompile(`(?i)registered only|not (yet )?wired|disabled|commented[ -]out`)
 )
 
 // parseDoc reads the suite→runner tables of one Markdown doc: every table
-// whose header has a column starting "Suite" and a column containing
-// "Runner". It reports ErrNoTable when there is none.
+// whose header has a column containing "Suite" and a column containing
+// "Runner". Rows whose suite is a pattern (stage-a-*, nightly-{1,2}-gpu)
+// are skipped. It reports ErrNoTable when there is none.
 func parseDoc(file string, src []byte) ([]DocClaim, error) {
 	if !utf8.Valid(src) {
 		return nil, &ParseError{File: file, Line: firstInvalidLine(src), Msg: "doc is not valid UTF-8 text"}
@@ -99,7 +100,7 @@ func parseTable(file string, src []byte, lines lineIndex, t *east.Table) ([]DocC
 	for c := header.FirstChild(); c != nil; c, i = c.NextSibling(), i+1 {
 		h := strings.ToLower(strings.TrimSpace(cellText(c, src)))
 		switch {
-		case cols.suite < 0 && strings.HasPrefix(h, "suite"):
+		case cols.suite < 0 && strings.Contains(h, "suite") && !strings.Contains(h, "runner"):
 			cols.suite = i
 		case cols.runner < 0 && strings.Contains(h, "runner"):
 			cols.runner = i
@@ -167,7 +168,7 @@ func rowClaims(file string, line int, src []byte, cells []gast.Node, cols column
 	}
 	suiteCell := get(cols.suite)
 	suiteMain, suiteNote := splitNotes(suiteCell)
-	suites := strings.FieldsFunc(suiteMain, func(r rune) bool { return r == ' ' || r == ',' || r == '/' || r == '\t' })
+	suites := splitOutsideBraces(suiteMain)
 	if len(suites) == 0 {
 		return nil, &ParseError{File: file, Line: line, Msg: "table row has an empty Suite cell"}
 	}
@@ -198,10 +199,40 @@ func rowClaims(file string, line int, src []byte, cells []gast.Node, cols column
 	c.NotWired = notWiredRE.MatchString(strings.Join(all, " "))
 	var out []DocClaim
 	for _, s := range suites {
+		if strings.ContainsAny(s, "*{") {
+			continue // a pattern such as nightly-{1,2}-npu-a3 names no one suite
+		}
 		c.Suite = s
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// splitOutsideBraces splits a Suite cell on spaces, commas and slashes
+// that are not inside {...}, so nightly-{1,2}-gpu stays one word.
+func splitOutsideBraces(s string) []string {
+	var out []string
+	var b strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch {
+		case r == '{':
+			depth++
+		case r == '}' && depth > 0:
+			depth--
+		case depth == 0 && (r == ' ' || r == ',' || r == '/' || r == '\t'):
+			if b.Len() > 0 {
+				out = append(out, b.String())
+			}
+			b.Reset()
+			continue
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // labelsIn extracts runner labels from a Runner cell with notes removed:

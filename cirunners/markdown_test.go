@@ -14,6 +14,7 @@ func TestParseDocRows(t *testing.T) {
 		"| `s-8-gpu-b200` | registered only | 8-gpu-b200 | — |\n" +
 		"| `a-gpu`, `b-gpu` | 2 | `x-1` / `x-2` or `x-3` | 2 |\n" +
 		"| `esc` | 1 | `a\\|b` | — |\n" +
+		"| `nightly-{1,2}-gpu`, `stage-*` | 1 | `x-1` | — |\n" +
 		"\n| Name | Value |\n|---|---|\n| not | a suite table |\n" +
 		"\n- list\n\n  | Suite | Runner |\n  |---|---|\n  | `nested-1-gpu` | `1-gpu` |\n"
 	claims, err := parseDoc("doc.md", []byte(src))
@@ -32,7 +33,7 @@ func TestParseDocRows(t *testing.T) {
 		{"a-gpu", "x-1,x-2,x-3", "2", "2", "", 10, false},
 		{"b-gpu", "x-1,x-2,x-3", "2", "2", "", 10, false},
 		{"esc", "", "1", "—", "", 11, false},
-		{"nested-1-gpu", "1-gpu", "", "", "", 21, false},
+		{"nested-1-gpu", "1-gpu", "", "", "", 22, false},
 	}
 	if len(claims) != len(want) {
 		t.Fatalf("got %d claims %+v, want %d", len(claims), claims, len(want))
