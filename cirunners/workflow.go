@@ -100,9 +100,6 @@ func parseWorkflow(file string, src []byte) (*workflow, error) {
 	}
 	wf.env = root.get("env")
 	on := root.get("on")
-	if on == nil {
-		on = root.get("true") // YAML 1.1 readers turn "on" into true
-	}
 	switch on.kindOr() {
 	case yScalar:
 		wf.noteEvent(on.value, nil)

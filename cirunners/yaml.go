@@ -79,9 +79,9 @@ const maxYAMLDepth = 200
 // parseYAML parses one YAML document. Syntax errors become a *ParseError
 // carrying the file and the line and column the parser stopped at.
 func parseYAML(file string, src []byte) (*ynode, error) {
-	f, err := parser.ParseBytes(src, 0)
+	f, err := parseBytes(file, src)
 	if err != nil {
-		return nil, yamlError(file, err)
+		return nil, err
 	}
 	if len(f.Docs) == 0 || f.Docs[0] == nil || f.Docs[0].Body == nil {
 		return &ynode{kind: yNull, line: 1}, nil
@@ -92,6 +92,21 @@ func parseYAML(file string, src []byte) (*ynode, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// parseBytes runs the YAML parser; a panic inside the third-party parser
+// becomes a *ParseError so that no input can crash the checker.
+func parseBytes(file string, src []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, &ParseError{File: file, Msg: fmt.Sprintf("invalid YAML: the parser failed: %v", r)}
+		}
+	}()
+	f, err = parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, yamlError(file, err)
+	}
+	return f, nil
 }
 
 // yamlError turns a go-yaml error into a one-line *ParseError.
