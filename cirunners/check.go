@@ -513,6 +513,9 @@ func compareLabels(suite string, d DocClaim, jr JobRun) []Mismatch {
 	}
 	doc := strings.Join(d.Labels, ", ")
 	if len(matched) == 0 {
+		if len(jr.Labels) == 0 && len(jr.Unresolved) == 0 {
+			return mk(KindWrongLabel, fmt.Sprintf("job %s's runs-on %s resolves to no runner label, but the doc says %s.", jr.Job, jr.RunsOn, doc))
+		}
 		if len(jr.Labels) == 0 {
 			return mk(KindDynamicLabel, fmt.Sprintf("job %s picks its runner with %s, which could not be resolved, so the documented %s cannot be checked.", jr.Job, strings.Join(jr.Unresolved, ", "), doc))
 		}

@@ -256,6 +256,7 @@ func TestCheckErrors(t *testing.T) {
 		{"yaml tab", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n\truns-on: x\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:4:", ErrSyntax},
 		{"bad expression", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n    runs-on: ${{ inputs.x == }}\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:4: invalid expression", ErrSyntax},
 		{"unclosed expression", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: run_suite.py --suite ${{ matrix.s\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:6: invalid expression", ErrSyntax},
+		{"runs-on names nothing", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n    runs-on: []\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:4: job a: runs-on names no runner label", ErrSyntax},
 		{"unknown alias", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n    runs-on: *nope\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:4", ErrSyntax},
 		{"job not a mapping", doc + "-- .github/workflows/ci.yml --\non: push\njobs:\n  a: 3\n", []string{"docs/ci.md"}, ".github/workflows/ci.yml:3: job \"a\"", ErrSyntax},
 		{"row with fewer cells", "-- docs/ci.md --\n# CI\n\n| Suite | Runner |\n|---|---|\n| `a-1-gpu` |\n" + wf, []string{"docs/ci.md"}, "docs/ci.md:5: table row has fewer cells", ErrSyntax},
@@ -340,5 +341,19 @@ func BenchmarkCheckSample(b *testing.B) {
 		if _, err := Check(CheckOptions{Repo: dir}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCheckEmptyRunsOn: an expression that can only produce an empty label
+// is reported against the doc, not silently accepted.
+func TestCheckEmptyRunsOn(t *testing.T) {
+	repo := writeArchive(t, "-- docs/ci.md --\n| Suite | Runner |\n|---|---|\n| `a-1-gpu` | `1-gpu` |\n"+
+		"-- .github/workflows/ci.yml --\non: push\njobs:\n  a:\n    runs-on: ${{ false && '1-gpu' }}\n    steps:\n      - run: python run_suite.py --suite a-1-gpu\n")
+	r, err := Check(CheckOptions{Repo: repo, Docs: []string{"docs/ci.md"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Mismatches) != 1 || r.Mismatches[0].Kind != KindWrongLabel || !strings.Contains(r.Mismatches[0].Message, "resolves to no runner label") {
+		t.Errorf("got %+v", r.Mismatches)
 	}
 }
