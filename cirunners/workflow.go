@@ -419,7 +419,9 @@ func (c jobCtx) stepOutput(stepID, name string) (vset, bool) {
 				}
 				continue
 			}
-			if strings.Contains(val, "$") {
+			if strings.ContainsAny(val, "$%`\\") {
+				// Computed by the shell (printf formats, command
+				// substitution, escapes): not known statically.
 				out = out.add(unknown(val).withVia(where))
 				continue
 			}
@@ -440,7 +442,7 @@ func outputWrite(line, name string) (string, bool) {
 			return "", false
 		}
 		v := t[i+len(name)+1:]
-		if j := strings.Index(v, ">>"); j >= 0 {
+		if j := strings.IndexAny(v, ">|;"); j >= 0 {
 			v = v[:j]
 		}
 		return strings.Trim(strings.TrimSpace(v), `"'`), true
