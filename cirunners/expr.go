@@ -286,8 +286,9 @@ type (
 	litExpr  struct{ v value }
 	refExpr  struct{ path []string } // a.b['c'].* -> ["a","b","c","*"]
 	callExpr struct {
-		name string
-		args []expr
+		name    string // lower case, for dispatch
+		display string // as written, for messages
+		args    []expr
 	}
 	notExpr struct{ x expr }
 	binExpr struct {
@@ -512,7 +513,7 @@ func (p *exprParser) primary() (expr, error) {
 				}
 			}
 			p.next()
-			return callExpr{name: strings.ToLower(t.text), args: args}, nil
+			return callExpr{name: strings.ToLower(t.text), display: t.text, args: args}, nil
 		}
 		return refExpr{path: []string{t.text}}, nil
 	case tOp:
@@ -833,7 +834,7 @@ func evalCall(x callExpr, r resolver) vset {
 		}
 		for _, v := range vs {
 			if v.kind == vUnknown {
-				u := unknown(x.name + "(" + v.src + ")")
+				u := unknown(x.display + "(" + v.src + ")")
 				u.via = via
 				out = out.add(u)
 				return
@@ -844,7 +845,7 @@ func evalCall(x callExpr, r resolver) vset {
 		out = out.add(res)
 	})
 	if len(out) == 0 {
-		out = vset{unknown(x.name + "()")}
+		out = vset{unknown(x.display + "()")}
 	}
 	return out
 }

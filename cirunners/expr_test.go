@@ -66,7 +66,7 @@ func TestEvalRunsOnExpressions(t *testing.T) {
 		{"${{ fromJSON('\"8-gpu-h200\"') }}", []string{"8-gpu-h200"}, nil},
 		{"${{ fromJSON('[\"self-hosted\", \"b200\"]') }}", []string{"self-hosted+b200"}, nil},
 		{"${{ fromJSON(needs.setup.outputs.x) }}", []string{"self-hosted+gpu"}, nil},
-		{"${{ fromJSON(needs.other.outputs.x) }}", nil, []string{"fromjson(needs.other.outputs.x)"}},
+		{"${{ fromJSON(needs.other.outputs.x) }}", nil, []string{"fromJSON(needs.other.outputs.x)"}},
 		{"linux-${{ matrix.runner }}-x", []string{"linux-linux-mi35x-gpu-1-x", "linux-linux-mi35x-gpu-8-x"}, nil},
 		{"${{ vars.RUNNER }}", nil, []string{"vars.RUNNER"}},
 		{"${{ vars.RUNNER || 'fallback' }}", []string{"fallback"}, []string{"vars.RUNNER"}},

@@ -380,7 +380,12 @@ func (c jobCtx) needsOutput(jobID, name string) (vset, bool) {
 	}
 	nc := jobCtx{m: c.m, j: nj, hops: c.hops + 1}
 	var out vset
-	for _, v := range nc.evalQuiet(o, "needs."+jobID+".outputs."+name) {
+	ref := "needs." + jobID + ".outputs." + name
+	for _, v := range nc.evalQuiet(o, ref) {
+		if v.kind == vUnknown && !v.boolean {
+			// Name the output the job reads, not the other job's step.
+			v.src = ref
+		}
 		out = out.add(v.withVia(fmt.Sprintf("%s job %s output %s", nc.where(o.line), jobID, name)))
 	}
 	return out, true

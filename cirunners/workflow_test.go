@@ -43,3 +43,43 @@ func TestShellWordsAndCommands(t *testing.T) {
 		t.Errorf("quoted word and comment: %q", w)
 	}
 }
+
+// TestActionOutputStaysUnresolved: a runner chosen by an action's output is
+// reported as the needs output the job reads, not guessed.
+func TestActionOutputStaysUnresolved(t *testing.T) {
+	repo := writeArchive(t, `-- docs/ci.md --
+| Suite | Runner |
+|---|---|
+| `+"`build-1-gpu`"+` | `+"`1-gpu-h100`"+` |
+-- .github/workflows/ci.yml --
+on: push
+jobs:
+  determine-runner:
+    runs-on: ubuntu-latest
+    outputs:
+      runner: ${{ steps.set-runner.outputs.use-runner }}
+    steps:
+      - id: set-runner
+        uses: example/runner-fallback-action@v1
+        with:
+          primary-runner: 1-gpu-h100
+          fallback-runner: ubuntu-latest
+  build:
+    needs: determine-runner
+    runs-on: ${{ fromJson(needs.determine-runner.outputs.runner) }}
+    steps:
+      - run: python run_suite.py --suite build-1-gpu
+`)
+	r, err := Check(CheckOptions{Repo: repo, Docs: []string{"docs/ci.md"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Mismatches) != 1 {
+		t.Fatalf("got %+v", r.Mismatches)
+	}
+	m := r.Mismatches[0]
+	if m.Kind != KindDynamicLabel || m.WorkflowLine != 15 || m.DocLine != 3 ||
+		m.Message != "job build picks its runner with ${{ fromJson(needs.determine-runner.outputs.runner) }}, which could not be resolved, so the documented 1-gpu-h100 cannot be checked." {
+		t.Errorf("got %+v", m)
+	}
+}
