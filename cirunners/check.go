@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// DefaultDocs are the doc paths, relative to the repository, that Check and
+// defaultDocs are the doc paths, relative to the repository, that Check and
 // Query read when they exist.
 var defaultDocs = []string{
 	".claude/skills/ci-workflow-guide/SKILL.md",
@@ -68,7 +68,9 @@ func Kinds() []Kind {
 
 // Mismatch is one disagreement between a doc and the workflows.
 type Mismatch struct {
-	Kind  Kind   `json:"kind"`
+	// Kind classifies the disagreement.
+	Kind Kind `json:"kind"`
+	// Suite is the test suite concerned.
 	Suite string `json:"suite"`
 	// DocFile and DocLine locate the doc row (empty for undocumented suites).
 	DocFile string `json:"doc_file,omitempty"`
@@ -91,14 +93,18 @@ type Mismatch struct {
 // Decision says how one runner label of a job was decided: the chain of
 // workflow lines from the runs-on expression to the literal.
 type Decision struct {
-	Label string   `json:"label"`
-	Via   []string `json:"via,omitempty"`
+	// Label is one label (or "+"-joined combination) the job can request.
+	Label string `json:"label"`
+	// Via lists "file:line what" hops, from runs-on to where the literal is.
+	Via []string `json:"via,omitempty"`
 }
 
 // JobRun is one workflow job running one suite.
 type JobRun struct {
+	// Workflow is the workflow file, relative to the repository.
 	Workflow string `json:"workflow"`
-	Job      string `json:"job"`
+	// Job is the job id.
+	Job string `json:"job"`
 	// Line is the line of the job's id.
 	Line int `json:"line"`
 	// SuiteLine is where the suite is named (a --suite argument, or the
@@ -118,16 +124,20 @@ type JobRun struct {
 	Decided []Decision `json:"decided,omitempty"`
 	// Partitions is the partition count (0 when unknown).
 	Partitions int `json:"partitions,omitempty"`
-	// MaxParallel holds the values strategy.max-parallel can take.
+	// MaxParallel holds the values strategy.max-parallel can take ("?"
+	// for an unresolved one); MaxParallelLine is its line.
 	MaxParallel     []string `json:"max_parallel,omitempty"`
 	MaxParallelLine int      `json:"max_parallel_line,omitempty"`
 }
 
 // SuiteReport is everything known about one suite.
 type SuiteReport struct {
-	Suite      string     `json:"suite"`
+	// Suite is the suite name.
+	Suite string `json:"suite"`
+	// Documented holds the doc rows that list the suite.
 	Documented []DocClaim `json:"documented"`
-	Jobs       []JobRun   `json:"jobs"`
+	// Jobs holds the workflow jobs that run it.
+	Jobs []JobRun `json:"jobs"`
 }
 
 // Report is the result of Check.
