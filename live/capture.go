@@ -81,8 +81,8 @@ type CaptureOptions struct {
 	// be the same on this machine and the server's.
 	OutputDir string
 	// ProfilePrefix is SGLang's profile_prefix (DefaultProfilePrefix when
-	// empty). vLLM and TensorRT-LLM cannot take one: a non-empty value is
-	// ignored with a progress note.
+	// empty). vLLM and TensorRT-LLM cannot take one; it is ignored for them
+	// (a front-end may tell the user when they set it).
 	ProfilePrefix string
 	// NumSteps is the number of profiler steps (DefaultNumSteps when 0).
 	NumSteps int
@@ -399,9 +399,6 @@ func (c *capture) post(ctx context.Context, path string, body any) error {
 func (c *capture) openAI(ctx context.Context) (res *CaptureResult, err error) {
 	o := c.opts
 	name := DisplayName(c.fw)
-	if strings.TrimSpace(o.ProfilePrefix) != "" {
-		c.note("Note: %s ignores --profile-prefix on the HTTP profiler control path.", name)
-	}
 	out, err := filepath.Abs(strings.TrimSpace(o.OutputDir))
 	if err != nil {
 		return nil, fmt.Errorf("output path %s: %w", o.OutputDir, err)
