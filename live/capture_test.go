@@ -529,3 +529,51 @@ func TestParseBaseURL(t *testing.T) {
 		}
 	}
 }
+
+func TestProbeDelayAndTimeoutDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		set, def, want time.Duration
+	}{
+		{0, DefaultServerProbeDelay, 5 * time.Second},
+		{0, DefaultSGLangProbeDelay, 500 * time.Millisecond},
+		{time.Second, DefaultServerProbeDelay, time.Second}, // an explicit value is not raised to 5 s
+		{-1, DefaultServerProbeDelay, 0},
+	} {
+		c := &capture{opts: CaptureOptions{ProbeDelay: tc.set}}
+		if got := c.probeDelay(tc.def); got != tc.want {
+			t.Errorf("probeDelay(set %s, default %s) = %s, want %s", tc.set, tc.def, got, tc.want)
+		}
+	}
+	c := &capture{}
+	c.setDefaults()
+	if c.opts.NumSteps != 5 || c.opts.ProbeRequests != 1 || c.opts.ProbeMaxNewTokens != 64 || c.opts.RequestTimeout != 300*time.Second {
+		t.Errorf("defaults = %+v", c.opts)
+	}
+	c = &capture{opts: CaptureOptions{NumSteps: 20, ProbeRequests: -1}}
+	c.setDefaults()
+	if c.opts.ProbeMaxNewTokens != 160 || c.opts.ProbeRequests != 0 {
+		t.Errorf("defaults = %+v", c.opts)
+	}
+}
+
+func TestCallerClientStillRefusesOtherHosts(t *testing.T) {
+	other := newFakeServer(t, fakeConfig{framework: "vllm"})
+	srv := newFakeServer(t, fakeConfig{framework: "vllm", extraHandlers: map[string]http.HandlerFunc{
+		"/v1/models": func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/v1/models", http.StatusTemporaryRedirect)
+		},
+	}})
+	// A caller's client that follows every redirect.
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
+	// 127.0.0.1 on another port is another host too.
+	_, err := DetectFramework(context.Background(), srv.URL, hc)
+	if !errors.Is(err, ErrRedirect) {
+		t.Fatalf("got %v, want a refused redirect", err)
+	}
+	if len(other.Calls()) != 0 {
+		t.Errorf("the other server received %v", other.Calls())
+	}
+	if hc.CheckRedirect(nil, nil) != nil {
+		t.Error("the caller's client was modified")
+	}
+}
