@@ -140,6 +140,10 @@ type waitOptions struct {
 	timeout, poll time.Duration
 	progress      func(string)
 	advice        string // appended to the timeout error
+	// bothStages makes the wait go on until an EXTEND (or PREFILL) and a
+	// DECODE trace are there (SGLang's profile_by_stage writes them at
+	// different times); at the timeout, what is there is taken.
+	bothStages bool
 }
 
 // waitForTraces waits until trace files that were not in before (or have
@@ -161,12 +165,20 @@ func waitForTraces(ctx context.Context, t traceTarget, before map[string]fileSta
 				fresh[p] = st
 			}
 		}
-		if len(fresh) > 0 && sameStamps(fresh, prev) && allNonEmpty(fresh) {
+		ready := len(fresh) > 0 && sameStamps(fresh, prev) && allNonEmpty(fresh)
+		now := time.Now()
+		if ready && (!o.bothStages || hasBothStages(fresh)) {
 			return pickTrace(t, fresh), nil
 		}
 		prev = fresh
-		now := time.Now()
 		if !now.Before(deadline) {
+			if ready {
+				if o.progress != nil {
+					o.progress(fmt.Sprintf("only one stage's trace appeared within %s; analysing what is there",
+						o.timeout.Round(time.Millisecond)))
+				}
+				return pickTrace(t, fresh), nil
+			}
 			return "", newError(ErrNoTrace, nil, "no new trace file appeared under %s within %s: %s",
 				t.path, o.timeout.Round(time.Millisecond), o.advice)
 		}
@@ -186,6 +198,18 @@ func waitForTraces(ctx context.Context, t traceTarget, before map[string]fileSta
 			return "", newError(err, nil, "waiting for trace files under %s: cancelled", t.path)
 		}
 	}
+}
+
+// hasBothStages reports whether the traces include an extend (prefill) and
+// a decode one, by SGLang's file names.
+func hasBothStages(m map[string]fileStamp) bool {
+	extend, decode := false, false
+	for p := range m {
+		n := strings.ToLower(filepath.Base(p))
+		extend = extend || strings.Contains(n, "-extend") || strings.Contains(n, "-prefill")
+		decode = decode || strings.Contains(n, "-decode")
+	}
+	return extend && decode
 }
 
 func sameStamps(a, b map[string]fileStamp) bool {

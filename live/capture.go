@@ -369,9 +369,10 @@ func (c *capture) sglang(ctx context.Context) (*CaptureResult, error) {
 		}
 	}
 	res.TracePath, err = waitForTraces(ctx, traceTarget{path: dir}, nil, waitOptions{
-		timeout:  c.traceTimeout(DefaultSGLangTraceTimeout),
-		poll:     o.PollInterval,
-		progress: o.Progress,
+		timeout:    c.traceTimeout(DefaultSGLangTraceTimeout),
+		poll:       o.PollInterval,
+		progress:   o.Progress,
+		bothStages: o.ProfileByStage != SwitchOff,
 		advice: "SGLang writes traces on the server's own disk after --num-steps forward steps; run tracetriage on the server's host " +
 			"(or share the directory at the same path), send more --probe-requests, or raise --trace-timeout",
 	})

@@ -577,3 +577,39 @@ func TestCallerClientStillRefusesOtherHosts(t *testing.T) {
 		t.Error("the caller's client was modified")
 	}
 }
+
+func TestCaptureSGLangWaitsForBothStages(t *testing.T) {
+	srv := newFakeServer(t, fakeConfig{framework: "sglang", stageGap: 300 * time.Millisecond})
+	opts := fastOptions(srv.URL)
+	opts.Framework = "sglang"
+	opts.OutputDir = t.TempDir()
+	res, err := Capture(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The EXTEND trace is stable long before the DECODE one is written;
+	// the capture must not return in between.
+	if _, err := os.Stat(filepath.Join(res.TracePath, "triage-trace-1782843274.77-TP-0-DECODE.trace.json.gz")); err != nil {
+		t.Errorf("returned before the DECODE trace was written: %v", err)
+	}
+}
+
+func TestCaptureSGLangOneStageAtTimeout(t *testing.T) {
+	srv := newFakeServer(t, fakeConfig{framework: "sglang", stageGap: time.Second})
+	var log progressLog
+	opts := fastOptions(srv.URL)
+	opts.Framework = "sglang"
+	opts.OutputDir = t.TempDir()
+	opts.TraceTimeout = 300 * time.Millisecond
+	opts.Progress = log.add
+	res, err := Capture(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(res.TracePath, "triage-trace-1782843274.77-TP-0-EXTEND.trace.json.gz")); err != nil {
+		t.Error(err)
+	}
+	if !strings.Contains(log.String(), "only one stage's trace appeared") {
+		t.Errorf("progress notes:\n%s", log.String())
+	}
+}

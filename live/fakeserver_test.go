@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +30,7 @@ type fakeConfig struct {
 	traceOut         string          // vLLM torch_profiler_dir or TRT-LLM TLLM_TORCH_PROFILE_TRACE
 	perRankFiles     bool            // TRT-LLM writes <stem>-rank-<N><ext> files
 	writeDelay       time.Duration   // delay before a trace file is written
+	stageGap         time.Duration   // SGLang: delay between the EXTEND and the DECODE file
 	generateReply    map[string]any  // /generate answer (default {"text": ...})
 	chatReply        func(int) any   // /v1/chat/completions answer for call n
 	chatStatus       func(int) int   // status for call n (0: 200)
@@ -231,8 +234,11 @@ func (f *fakeServer) writeSGLangTraces(start map[string]any) {
 		}
 	}
 	f.later(func() {
-		for _, n := range names {
-			writeTraceFile(f.t, filepath.Join(dir, n), "sglang")
+		for i, n := range names {
+			if i > 0 {
+				time.Sleep(f.cfg.stageGap)
+			}
+			f.serverWriteTrace(filepath.Join(dir, n), "sglang")
 		}
 	})
 }
@@ -248,14 +254,14 @@ func (f *fakeServer) writeServerTrace() {
 	f.later(func() {
 		switch {
 		case fw == "vllm":
-			writeTraceFile(f.t, filepath.Join(out, fmt.Sprintf("worker0_%d.%d.pt.trace.json.gz", os.Getpid(), time.Now().UnixNano())), fw)
+			f.serverWriteTrace(filepath.Join(out, fmt.Sprintf("worker0_%d.%d.pt.trace.json.gz", os.Getpid(), time.Now().UnixNano())), fw)
 		case f.cfg.perRankFiles:
 			stem, ext := splitTraceExt(out)
 			for rank := 1; rank >= 0; rank-- {
-				writeTraceFile(f.t, fmt.Sprintf("%s-rank-%d%s", stem, rank, ext), fw)
+				f.serverWriteTrace(fmt.Sprintf("%s-rank-%d%s", stem, rank, ext), fw)
 			}
 		default:
-			writeTraceFile(f.t, out, fw)
+			f.serverWriteTrace(out, fw)
 		}
 	})
 }
@@ -305,6 +311,26 @@ func kinetoTrace(framework string) []byte {
 // writeTraceFile writes a trace (gzipped when the name ends in .gz) the
 // way a profiler does: into a temporary name, then renamed.
 func writeTraceFile(t *testing.T, path, framework string) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Errorf("fake server: %v", err)
+		return
+	}
+	if err := writeTrace(path, framework); err != nil {
+		t.Errorf("fake server: %v", err)
+	}
+}
+
+// serverWriteTrace is writeTraceFile for the fake server's background
+// writers: like a real server it does not create the directory, and a
+// directory already removed by the test's cleanup is not an error.
+func (f *fakeServer) serverWriteTrace(path, framework string) {
+	if err := writeTrace(path, framework); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		f.t.Errorf("fake server: %v", err)
+	}
+}
+
+// writeTrace writes the trace file through a temporary name.
+func writeTrace(path, framework string) error {
 	data := kinetoTrace(framework)
 	if strings.HasSuffix(path, ".gz") {
 		var b bytes.Buffer
@@ -313,18 +339,11 @@ func writeTraceFile(t *testing.T, path, framework string) {
 		_ = zw.Close()
 		data = b.Bytes()
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Errorf("fake server: %v", err)
-		return
-	}
 	tmp := path + ".partial"
 	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		t.Errorf("fake server: %v", err)
-		return
+		return err
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Errorf("fake server: %v", err)
-	}
+	return os.Rename(tmp, path)
 }
 
 // readTrace loads a trace file written by the fake server and returns its
