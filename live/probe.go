@@ -18,12 +18,14 @@ const (
 	DefaultProbeTimeout   = 180 * time.Second
 )
 
-// DefaultProbePrompts are the prompts Probe cycles through when none is
+// DefaultProbePrompts returns the prompts Probe cycles through when none is
 // given: a Chinese one, a short arithmetic question and a haiku request.
-var DefaultProbePrompts = []string{
-	"请用一句话介绍上海。",
-	"What is 2+2? Answer briefly.",
-	"Write one short haiku about GPUs.",
+func DefaultProbePrompts() []string {
+	return []string{
+		"请用一句话介绍上海。",
+		"What is 2+2? Answer briefly.",
+		"Write one short haiku about GPUs.",
+	}
 }
 
 // ProbeOptions says which server to probe and how.
@@ -40,7 +42,7 @@ type ProbeOptions struct {
 	Requests int
 	// MaxTokens bounds each answer (DefaultProbeMaxTokens when 0).
 	MaxTokens int
-	// Prompts are used round-robin (DefaultProbePrompts when empty).
+	// Prompts are used round-robin (DefaultProbePrompts() when empty).
 	Prompts []string
 	// Timeout bounds each request (DefaultProbeTimeout when 0).
 	Timeout time.Duration
@@ -134,7 +136,7 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 		opts.MaxTokens = DefaultProbeMaxTokens
 	}
 	if len(opts.Prompts) == 0 {
-		opts.Prompts = DefaultProbePrompts
+		opts.Prompts = DefaultProbePrompts()
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = DefaultProbeTimeout

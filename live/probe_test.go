@@ -168,6 +168,9 @@ func TestProbeTRTLLMAutoAndTimeouts(t *testing.T) {
 	if rep.Framework != FrameworkTRTLLM || rep.Success != 0 || rep.Errors != 2 || rep.AllNonEmpty || rep.AvgLatencyS != 0 {
 		t.Errorf("report = %+v", rep)
 	}
+	if rep.ErrorSamples[0].Prompt != DefaultProbePrompts()[0] || rep.ErrorSamples[1].Prompt != DefaultProbePrompts()[1] {
+		t.Errorf("default prompts not used in turn: %+v", rep.ErrorSamples)
+	}
 	if !strings.Contains(rep.ErrorSamples[0].Error, "no answer within 80ms") {
 		t.Errorf("error sample = %+v", rep.ErrorSamples[0])
 	}

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -92,5 +96,27 @@ func TestProbeCommandUsage(t *testing.T) {
 	code, stdout, _ := runCLI(t, "probe", "-h")
 	if code != 0 || !strings.Contains(stdout, "Usage: tracetriage probe") || !strings.Contains(stdout, "-concurrency") {
 		t.Errorf("help: exit %d, %q", code, stdout)
+	}
+}
+
+func TestProbeCommandCtrlC(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // the server notices a closed connection only once the body is read
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer hang.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(150*time.Millisecond, cancel) // what Ctrl-C does through signal.NotifyContext
+	var out, errb bytes.Buffer
+	start := time.Now()
+	code := run(ctx, []string{"probe", "--framework", "sglang", "--url", hang.URL, "--requests", "4"}, stdio{out: &out, err: &errb})
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("probe took %s to stop after cancellation", time.Since(start))
+	}
+	if code != 1 || !strings.Contains(errb.String(), "cancelled after 0 of 4 requests") || out.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
 }
