@@ -46,7 +46,7 @@ func bundleMain(args []string, io stdio, now time.Time) error {
 		_, err := io.out.Write(b.Bytes())
 		return err
 	}
-	if err := writeFileMkdir(*output, b.Bytes(), 0o644); err != nil {
+	if err := liveWriteFile(*output, b.Bytes(), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintln(io.out, *output)

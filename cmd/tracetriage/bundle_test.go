@@ -23,7 +23,7 @@ func TestBundleCommand(t *testing.T) {
 	}
 
 	file := filepath.Join(t.TempDir(), "reports", "bundle.md")
-	code, stdout, stderr := runCLI(t, "bundle", "--analysis-file", "r1="+filepath.Join(root, "deepseek", "analysis.json"), "--no-toc", "--output", file)
+	code, stdout, stderr := liveRunCLI(t, "bundle", "--analysis-file", "r1="+filepath.Join(root, "deepseek", "analysis.json"), "--no-toc", "--output", file)
 	if code != 0 || strings.TrimSpace(stdout) != file {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -48,7 +48,7 @@ func TestBundleCommandErrors(t *testing.T) {
 		{[]string{"bundle", "stray"}, 2, `unexpected argument "stray"`},
 	}
 	for _, tc := range tests {
-		code, stdout, stderr := runCLI(t, tc.args...)
+		code, stdout, stderr := liveRunCLI(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) || stdout != "" {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d and %q", tc.args, code, stdout, stderr, tc.code, tc.want)
 		}

@@ -81,9 +81,9 @@ func (s *liveTestServer) Calls() []string {
 	return append([]string(nil), s.calls...)
 }
 
-// analyzeFlagSet builds the flag set the analyze command would: its own
+// liveAnalyzeFlagSet builds the flag set the analyze command would: its own
 // --framework plus the capture flags.
-func analyzeFlagSet(t *testing.T, args ...string) *captureFlags {
+func liveAnalyzeFlagSet(t *testing.T, args ...string) *captureFlags {
 	t.Helper()
 	fs := flag.NewFlagSet("tracetriage analyze", flag.ContinueOnError)
 	fs.String("framework", "auto", "")
@@ -97,7 +97,7 @@ func analyzeFlagSet(t *testing.T, args ...string) *captureFlags {
 func TestCaptureFlagsVLLM(t *testing.T) {
 	dir := t.TempDir()
 	srv := newLiveTestServer(t, "vllm", dir)
-	c := analyzeFlagSet(t, "--framework", "vllm", "--url", srv.URL, "--output-dir", dir,
+	c := liveAnalyzeFlagSet(t, "--framework", "vllm", "--url", srv.URL, "--output-dir", dir,
 		"--profile-prefix", "mine", "--probe-delay", "0.001", "--trace-timeout", "5", "--request-timeout", "10s")
 	var stderr, stdout bytes.Buffer
 	path, err := c.capture(context.Background(), "", c.url, stdio{out: &stdout, err: &stderr})
@@ -125,7 +125,7 @@ func TestCaptureFlagsSGLangMappingRole(t *testing.T) {
 	root := t.TempDir()
 	mapping := filepath.Join(root, "mapping")
 	srv := newLiveTestServer(t, "sglang", "")
-	c := analyzeFlagSet(t, "--mapping-url", srv.URL, "--formal-url", srv.URL, "--output-dir", root,
+	c := liveAnalyzeFlagSet(t, "--mapping-url", srv.URL, "--formal-url", srv.URL, "--output-dir", root,
 		"--mapping-output-dir", mapping, "--no-profile-by-stage", "--num-steps", "3", "--start-step", "0", "--probe-requests", "0")
 	var stderr bytes.Buffer
 	path, err := c.capture(context.Background(), "mapping", c.mappingURL, stdio{out: &bytes.Buffer{}, err: &stderr})
@@ -167,7 +167,7 @@ func TestCaptureFlagsErrors(t *testing.T) {
 		{[]string{"--framework", "vllm"}, false, "torch_profiler_dir"},
 	}
 	for _, tc := range tests {
-		c := analyzeFlagSet(t, tc.args...)
+		c := liveAnalyzeFlagSet(t, tc.args...)
 		_, err := c.capture(context.Background(), "", "http://127.0.0.1:1", stdio{out: &bytes.Buffer{}, err: &bytes.Buffer{}})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: got %v, want %q", tc.args, err, tc.want)
@@ -178,7 +178,7 @@ func TestCaptureFlagsErrors(t *testing.T) {
 			t.Errorf("%v: usage error = %v, want %v", tc.args, !tc.usage, tc.usage)
 		}
 	}
-	c := analyzeFlagSet(t)
+	c := liveAnalyzeFlagSet(t)
 	if _, err := c.capture(context.Background(), "", "http://127.0.0.1:1", stdio{out: &bytes.Buffer{}, err: &bytes.Buffer{}}); !errors.Is(err, live.ErrUnreachable) {
 		t.Errorf("server down: got %v", err)
 	}

@@ -74,7 +74,7 @@ func runProbe(ctx context.Context, args []string, io stdio) error {
 		return err
 	}
 	if *output != "" {
-		if err := writeFileMkdir(*output, data, 0o644); err != nil {
+		if err := liveWriteFile(*output, data, 0o644); err != nil {
 			return err
 		}
 	}
@@ -92,8 +92,8 @@ func runProbe(ctx context.Context, args []string, io stdio) error {
 	return nil
 }
 
-// writeFileMkdir writes a file, creating its parent directories.
-func writeFileMkdir(path string, data []byte, perm os.FileMode) error {
+// liveWriteFile writes a file, creating its parent directories.
+func liveWriteFile(path string, data []byte, perm os.FileMode) error {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create the directory of %s: %w", path, err)

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func liveRunCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errb})
@@ -25,7 +25,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestProbeCommand(t *testing.T) {
 	srv := newLiveTestServer(t, "sglang", "")
 	outFile := filepath.Join(t.TempDir(), "sub", "probe.json")
-	code, stdout, stderr := runCLI(t, "probe", "--framework", "sglang", "--url", srv.URL, "--requests", "3",
+	code, stdout, stderr := liveRunCLI(t, "probe", "--framework", "sglang", "--url", srv.URL, "--requests", "3",
 		"--prompt", "a", "--prompt", "b", "--timeout", "5", "--output", outFile)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -57,7 +57,7 @@ func TestProbeCommandServerDown(t *testing.T) {
 	}
 	url := "http://" + l.Addr().String()
 	l.Close()
-	code, stdout, stderr := runCLI(t, "probe", "--framework", "sglang", "--url", url, "--requests", "2")
+	code, stdout, stderr := liveRunCLI(t, "probe", "--framework", "sglang", "--url", url, "--requests", "2")
 	if code != 0 {
 		t.Fatalf("exit %d, want 0 (failures are in the report): %s", code, stderr)
 	}
@@ -68,7 +68,7 @@ func TestProbeCommandServerDown(t *testing.T) {
 		t.Errorf("stderr %q", stderr)
 	}
 	// vLLM needs the model list first: that failure is the command's error.
-	code, _, stderr = runCLI(t, "probe", "--framework", "vllm", "--url", url)
+	code, _, stderr = liveRunCLI(t, "probe", "--framework", "vllm", "--url", url)
 	if code != 1 || !strings.Contains(stderr, "is the server running") || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
@@ -88,12 +88,12 @@ func TestProbeCommandUsage(t *testing.T) {
 		{[]string{"probe", "--framework", "vllm", "--url", "http://x", "extra"}, `unexpected argument "extra"`},
 	}
 	for _, tc := range tests {
-		code, _, stderr := runCLI(t, tc.args...)
+		code, _, stderr := liveRunCLI(t, tc.args...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
 		}
 	}
-	code, stdout, _ := runCLI(t, "probe", "-h")
+	code, stdout, _ := liveRunCLI(t, "probe", "-h")
 	if code != 0 || !strings.Contains(stdout, "Usage: tracetriage probe") || !strings.Contains(stdout, "-concurrency") {
 		t.Errorf("help: exit %d, %q", code, stdout)
 	}

@@ -39,7 +39,7 @@ func runTRTLLMOverride(_ context.Context, args []string, io stdio) error {
 	if st, err := os.Stat(*source); err == nil {
 		perm = st.Mode().Perm()
 	}
-	if err := writeFileMkdir(*output, patched, perm); err != nil {
+	if err := liveWriteFile(*output, patched, perm); err != nil {
 		return err
 	}
 	if bytes.Equal(patched, src) {

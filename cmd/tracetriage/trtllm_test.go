@@ -15,7 +15,7 @@ func TestTRTLLMOverrideCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "site", "py_executor.py")
-	code, stdout, stderr := runCLI(t, "trtllm-override", "--source", src, "--output", out)
+	code, stdout, stderr := liveRunCLI(t, "trtllm-override", "--source", src, "--output", out)
 	if code != 0 || strings.TrimSpace(stdout) != out {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -24,7 +24,7 @@ func TestTRTLLMOverrideCommand(t *testing.T) {
 		t.Errorf("patched file differs from the golden (%v):\n%s", err, got)
 	}
 	// Patching the patched file in place changes nothing and says so.
-	code, _, stderr = runCLI(t, "trtllm-override", "--source", out, "--output", out)
+	code, _, stderr = liveRunCLI(t, "trtllm-override", "--source", out, "--output", out)
 	again, _ := os.ReadFile(out)
 	if code != 0 || !bytes.Equal(again, want) || !strings.Contains(stderr, "already patched") {
 		t.Errorf("second pass: exit %d, stderr %q", code, stderr)
@@ -45,7 +45,7 @@ func TestTRTLLMOverrideCommandErrors(t *testing.T) {
 		{[]string{"trtllm-override", "--output", out}, 2, "--source is required"},
 	}
 	for _, tc := range tests {
-		code, _, stderr := runCLI(t, tc.args...)
+		code, _, stderr := liveRunCLI(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
 		}
