@@ -195,18 +195,27 @@ func readReference(t *testing.T, path string) *refOutput {
 
 // input turns a reference stage into Match input. The stage total is not
 // printed; it is estimated from the printed times and shares of all rows.
+// Each row's time is then taken from its printed share (three significant
+// digits) rather than its printed time (two decimals of a millisecond, too
+// coarse for small rows), so that shares computed by Match reproduce the
+// printed ones up to their rounding.
 func (s *refStage) input() ([]Kernel, float64) {
-	var ks []Kernel
 	us, pct := 0.0, 0.0
 	for _, k := range s.kernels {
-		ks = append(ks, k.Kernel)
 		us += k.GPUTimeUS
 		pct += k.sharePct
 	}
 	if pct == 0 {
-		return ks, 0
+		return nil, 0
 	}
-	return ks, 100 * us / pct
+	total := 100 * us / pct
+	ks := make([]Kernel, 0, len(s.kernels))
+	for _, k := range s.kernels {
+		kk := k.Kernel
+		kk.GPUTimeUS = k.sharePct * total / 100
+		ks = append(ks, kk)
+	}
+	return ks, total
 }
 
 func referencePath(t *testing.T, file string) string {
