@@ -1,6 +1,7 @@
 package fuse
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -402,6 +403,46 @@ func TestMatchConcurrent(t *testing.T) {
 	for range 3 {
 		if got := <-done; !reflect.DeepEqual(got, first) {
 			t.Errorf("concurrent results differ: %q vs %q", got, first)
+		}
+	}
+}
+
+// BenchmarkMatch measures Match with the embedded catalogue on a stage of
+// 400 kernel rows (a large decode step has a few hundred distinct kernels).
+func BenchmarkMatch(b *testing.B) {
+	c, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := []Kernel{
+		k(fmhaB300, "attention", 8.8, graphSGL, "cudaGraphLaunch"),
+		k(ropeB300, "rope", 2.4, "python/sglang/srt/layers/rotary_embedding.py:200 forward_cuda", "sgl_kernel::rotary_embedding"),
+		k(storeKV, "other", 1.3, "python/sglang/srt/mem_cache/memory_pool.py:90 _set_kv_buffer_impl", "sgl_kernel::store_kvcache"),
+		k(aiterAddRN, "norm", 10.9, graphSGL, "hipGraphLaunch"),
+		k(actMulHIP, "activation", 5.1, "python/sglang/srt/layers/activation.py:83 forward_cuda", "sgl_kernel::silu_and_mul"),
+		k("void at::native::vectorized_elementwise_kernel<4, at::native::FillFunctor<float>, std::array<char*, 1ul> >", "elementwise", 0.5, "python/sglang/srt/layers/sampler.py:80 forward", "aten::fill_"),
+		k("Cijk_Alik_Bljk_BBS_BH_Bias_HA_S_SAV_UserArgs_MT256x32x64_MI16x16x1_SN_LDSB1_AFC1_AFEM1_AFEM1_ASEM1_CLR1_CADS0", "gemm", 20, "python/sglang/srt/layers/quantization/unquant.py:136 apply", "aten::mm"),
+		k("ncclDevKernel_AllReduce_Sum_bf16_RING_LL(ncclDevKernelArgsStorage<4096ul>)", "communication", 4, "python/sglang/srt/distributed/parallel_state.py:520 _all_reduce_out_place", "c10d::allreduce_"),
+	}
+	var kernels []Kernel
+	for i := 0; len(kernels) < 400; i++ {
+		kk := base[i%len(base)]
+		kk.Name = fmt.Sprintf("%s_%d", kk.Name, i)
+		kernels = append(kernels, kk)
+	}
+	ctx := Context{Framework: "sglang", TPSize: 8, StageTotalUS: 10000}
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Match(kernels, ctx)
+	}
+}
+
+// BenchmarkDefault measures parsing the embedded catalogue.
+func BenchmarkDefault(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Default(); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
