@@ -1,12 +1,14 @@
 package fuse
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -48,6 +50,8 @@ type CatalogError struct {
 	Msg     string
 }
 
+// Error returns "file:line: pattern "name": message" (parts that are unknown
+// are left out).
 func (e *CatalogError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
@@ -150,8 +154,40 @@ type Catalog struct {
 	patterns []Pattern
 }
 
-// Patterns returns a copy of the catalogue's patterns in registry order.
-func (c *Catalog) Patterns() []Pattern { return append([]Pattern(nil), c.patterns...) }
+// Patterns returns a deep copy of the catalogue's patterns in registry
+// order; changing it does not change the catalogue.
+func (c *Catalog) Patterns() []Pattern {
+	out := make([]Pattern, len(c.patterns))
+	for i, p := range c.patterns {
+		p.ModelInclude = slices.Clone(p.ModelInclude)
+		p.ModelExclude = slices.Clone(p.ModelExclude)
+		p.Subsumes = slices.Clone(p.Subsumes)
+		p.CandidatePaths = slices.Clone(p.CandidatePaths)
+		p.Active = p.Active.clone()
+		groups := make([]Group, len(p.SplitGroups))
+		for j := range p.SplitGroups {
+			groups[j] = p.SplitGroups[j].clone()
+		}
+		if p.SplitGroups == nil {
+			groups = nil
+		}
+		p.SplitGroups = groups
+		p.frameworks = slices.Clone(p.frameworks)
+		out[i] = p
+	}
+	return out
+}
+
+// clone copies the group's slices; the compiled matchers are immutable and
+// shared.
+func (g Group) clone() Group {
+	g.Keywords = slices.Clone(g.Keywords)
+	g.Regexps = slices.Clone(g.Regexps)
+	g.Categories = slices.Clone(g.Categories)
+	g.ExcludeCategories = slices.Clone(g.ExcludeCategories)
+	g.ExcludeKeywords = slices.Clone(g.ExcludeKeywords)
+	return g
+}
 
 // Len returns the number of patterns.
 func (c *Catalog) Len() int { return len(c.patterns) }
@@ -246,7 +282,14 @@ func Load(r io.Reader, name string) (*Catalog, error) {
 		return nil, &CatalogError{File: name, Msg: fmt.Sprintf("file is larger than %d MiB", maxCatalogBytes>>20)}
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &CatalogError{File: name, Line: extra.Line, Msg: "a second YAML document; put every pattern in one document"}
+	} else if !errors.Is(err, io.EOF) {
 		return nil, yamlError(name, err)
 	}
 	d := &decoder{file: name}

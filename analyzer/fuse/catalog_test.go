@@ -31,6 +31,8 @@ func TestLoadErrors(t *testing.T) {
 		wantMsg  string
 	}{
 		{"empty file", ``, 0, "the file is empty"},
+		{"comments only", "# nothing\n", 0, "the file is empty"},
+		{"two documents", "patterns:" + validPattern + "---\npatterns: []\n", 9, "a second YAML document"},
 		{"syntax error", "patterns:\n  - pattern: [unclosed\n", 1, "YAML syntax"},
 		{"top level not a mapping", "- a\n- b\n", 1, "top level: want a mapping"},
 		{"unknown top-level field", "version: 1\npatern: []\n", 2, `unknown field "patern"`},
@@ -84,6 +86,17 @@ func TestLoadErrors(t *testing.T) {
 				t.Errorf("error %q spans several lines", msg)
 			}
 		})
+	}
+}
+
+func TestPatternsIsACopy(t *testing.T) {
+	c := mustLoad(t, "patterns:"+validPattern+"    split_groups: [{keywords: [q], categories: [quantize]}]\n")
+	ps := c.Patterns()
+	ps[0].SplitGroups[0].Categories[0] = "gemm"
+	ps[0].CandidatePaths[0] = "changed"
+	got := c.Match([]Kernel{k("k", "norm", 5, "", ""), k("q", "quantize", 5, "", "")}, Context{StageTotalUS: 100})
+	if len(got) != 1 || got[0].Confidence != ConfidenceConfirmed || got[0].CandidatePaths[0] != "python/sglang/x.py" {
+		t.Errorf("changing Patterns() changed the catalogue: %+v", got)
 	}
 }
 
