@@ -78,16 +78,21 @@ func (e *CatalogError) Unwrap() error { return ErrInvalidCatalog }
 // launch) contains a keyword, compared case-insensitively either as is or
 // reduced to letters and digits, or when a regexp matches the raw text; and
 // when the row's category passes Categories and ExcludeCategories; and when
-// no ExcludeKeywords keyword occurs in its text.
+// no ExcludeKeywords keyword occurs in its text; and when not every launch
+// site with a Python stack has a frame holding an ExcludeStacks keyword.
 type Group struct {
 	Keywords          []string
 	Regexps           []string
 	Categories        []string // when set, only rows of these categories
 	ExcludeCategories []string // rows of these categories never match
 	ExcludeKeywords   []string // rows whose text holds one of these never match
+	// ExcludeStacks: rows launched only from inside these frames (every
+	// site with a stack has a frame holding one of them) never match.
+	ExcludeStacks []string
 
 	keys    []keyword
 	exclude []keyword
+	stacks  []keyword
 	res     []*regexp.Regexp
 }
 
@@ -186,6 +191,7 @@ func (g Group) clone() Group {
 	g.Categories = slices.Clone(g.Categories)
 	g.ExcludeCategories = slices.Clone(g.ExcludeCategories)
 	g.ExcludeKeywords = slices.Clone(g.ExcludeKeywords)
+	g.ExcludeStacks = slices.Clone(g.ExcludeStacks)
 	return g
 }
 
@@ -460,7 +466,7 @@ var (
 	patternFields = []string{"pattern", "origin", "priority", "min_share", "likely_share", "require_tp",
 		"min_tp_size", "model_include", "model_exclude", "subsumes", "active", "split_groups",
 		"candidate_paths", "rationale"}
-	groupFields = []string{"keywords", "regexps", "categories", "exclude_categories", "exclude_keywords"}
+	groupFields = []string{"keywords", "regexps", "categories", "exclude_categories", "exclude_keywords", "exclude_stacks"}
 )
 
 func (d *decoder) document(doc *yaml.Node) ([]Pattern, error) {
@@ -658,6 +664,8 @@ func (d *decoder) group(n *yaml.Node, what string) (Group, error) {
 			g.ExcludeCategories, err = d.strs(v, field)
 		case "exclude_keywords":
 			g.ExcludeKeywords, err = d.strs(v, field)
+		case "exclude_stacks":
+			g.ExcludeStacks, err = d.strs(v, field)
 		}
 		return err
 	})
@@ -669,6 +677,9 @@ func (d *decoder) group(n *yaml.Node, what string) (Group, error) {
 	}
 	for _, k := range g.ExcludeKeywords {
 		g.exclude = append(g.exclude, newKeyword(k))
+	}
+	for _, k := range g.ExcludeStacks {
+		g.stacks = append(g.stacks, newKeyword(k))
 	}
 	for i := range g.Categories {
 		g.Categories[i] = strings.ToLower(g.Categories[i])

@@ -124,11 +124,27 @@ func TestDiff3QuantisationKeywords(t *testing.T) {
 		if o, ok := rows(c.Match(ks, ctx))[patAttnQuant]; ok {
 			t.Errorf("%q fires at %.1f%% on: %q", patAttnQuant, o.SharePct, evidenceNames(o))
 		}
-		// A real quantisation kernel next to attention still makes it fire.
-		ks = append(ks, k("void vllm::scaled_fp8_quant_kernel_strided<c10::BFloat16, c10::Float8_e4m3fn>", "quantize", 0.9, "vllm/_custom_ops.py:1678 scaled_fp8_quant", "_C::static_scaled_fp8_quant"))
-		o, ok := rows(c.Match(ks, ctx))[patAttnQuant]
+		// A quantisation kernel launched from outside the attention layer
+		// (e.g. the input of the next FP8 GEMM) still makes it fire ...
+		quant := k("void vllm::scaled_fp8_quant_kernel_strided<c10::BFloat16, c10::Float8_e4m3fn>", "quantize", 0.9, "vllm/_custom_ops.py:1678 scaled_fp8_quant", "_C::static_scaled_fp8_quant")
+		quant.Sites[0].Stack = []string{"vllm/model_executor/models/gpt_oss.py:130 forward",
+			"vllm/model_executor/layers/linear.py:1400 forward", "vllm/_custom_ops.py:1678 scaled_fp8_quant"}
+		o, ok := rows(c.Match(append(ks, quant), ctx))[patAttnQuant]
 		if !ok || !near(o.SharePct, 3.2, 1e-9) {
-			t.Errorf("with a real quant kernel: got %+v, want the pattern at 3.2%%", o)
+			t.Errorf("with a quant kernel outside attention: got %+v, want the pattern at 3.2%%", o)
+		}
+		// ... but not the FP8 query quantisation launched inside the
+		// attention layer (the stack of the B200 trace), which feeds
+		// attention rather than following it.
+		quant.Sites[0].Stack = []string{"vllm/model_executor/models/gpt_oss.py:130 forward",
+			"vllm/attention/layer.py:290 forward", "vllm/model_executor/layers/quantization/input_quant_fp8.py:67 forward_cuda",
+			"vllm/_custom_ops.py:1678 scaled_fp8_quant"}
+		if o, ok := rows(c.Match(append(ks, quant), ctx))[patAttnQuant]; ok {
+			t.Errorf("the query quantisation makes %q fire at %.1f%%", patAttnQuant, o.SharePct)
+		}
+		norm := k("vllm::fused_add_rms_norm_kernel<c10::BFloat16, 8>", "norm", 3.9, "vllm/_custom_ops.py:334 fused_add_rms_norm", "_C::fused_add_rms_norm")
+		if o, ok := rows(c.Match(append(ks, quant, norm), ctx))[patRMSQuant]; ok {
+			t.Errorf("the query quantisation makes %q fire at %.1f%%", patRMSQuant, o.SharePct)
 		}
 	})
 	t.Run("vLLM MI300 RMSNorm + quant", func(t *testing.T) {

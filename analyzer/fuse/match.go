@@ -93,6 +93,14 @@ type row struct {
 	text     string // raw: name, then the locations and CPU ops of non-graph sites
 	lower    string
 	compact  string
+	stacks   []stackText // one per non-graph site with a stack
+}
+
+// stackText is one site's stack frames prepared for matching.
+type stackText struct{ lower, compact string }
+
+func (s stackText) has(k keyword) bool {
+	return strings.Contains(s.lower, k.lower) || (k.compact != "" && strings.Contains(s.compact, k.compact))
 }
 
 // isGraphLaunch reports whether a CPU op is a CUDA/HIP graph launch, whose
@@ -119,6 +127,12 @@ func prepare(kernels []Kernel) []row {
 		}
 		t := b.String()
 		rows[i] = row{k: k, category: strings.ToLower(k.Category), text: t, lower: strings.ToLower(t), compact: compact(t)}
+		for _, s := range k.Sites {
+			if len(s.Stack) > 0 && !isGraphLaunch(s.CPUOp) {
+				st := strings.Join(s.Stack, "\n")
+				rows[i].stacks = append(rows[i].stacks, stackText{lower: strings.ToLower(st), compact: compact(st)})
+			}
+		}
 	}
 	return rows
 }
@@ -194,6 +208,22 @@ func (m *matcher) match(g *Group) []int {
 			if m.hits(k)[i] {
 				excluded = true
 				break
+			}
+		}
+		if !excluded && len(g.stacks) > 0 && len(r.stacks) > 0 {
+			excluded = true // unless some site's stack is outside the excluded frames
+			for _, st := range r.stacks {
+				inside := false
+				for _, k := range g.stacks {
+					if st.has(k) {
+						inside = true
+						break
+					}
+				}
+				if !inside {
+					excluded = false
+					break
+				}
 			}
 		}
 		if !excluded {

@@ -213,6 +213,7 @@ patterns:
       categories: [quantize, other]
       exclude_categories: [other]
       exclude_keywords: [unquant]
+      exclude_stacks: [attn/layer.py]
     candidate_paths: [a]
     rationale: R.
   - pattern: regexp
@@ -243,6 +244,14 @@ patterns:
 		{"category not in the list", k("quant_kernel", "gemm", 10, "", ""), nil},
 		{"category excluded", k("quant_kernel", "other", 10, "", ""), nil},
 		{"exclude keyword in the location", k("quant_kernel", "quantize", 10, "layers/unquant.py:3 apply", ""), nil},
+		{"launched only from excluded frames", Kernel{Name: "quant_kernel", Category: "quantize", GPUTimeUS: 10,
+			Sites: []Site{{Stack: []string{"model.py:1 forward", "attn/layer.py:5 forward"}}}}, nil},
+		{"one site outside the excluded frames", Kernel{Name: "quant_kernel", Category: "quantize", GPUTimeUS: 10,
+			Sites: []Site{{Stack: []string{"attn/layer.py:5 forward"}}, {Stack: []string{"linear.py:9 apply"}}}},
+			[]string{"scoped|Already fused"}},
+		{"stacks of graph launches are ignored", Kernel{Name: "quant_kernel", Category: "quantize", GPUTimeUS: 10,
+			Sites: []Site{{CPUOp: "cudaGraphLaunch", Stack: []string{"attn/layer.py:5 forward"}}}},
+			[]string{"scoped|Already fused"}},
 		{"regexp hit", k("_Z11flag_kernelIDF16bLi4ELb1EEvv", "other", 10, "", ""), []string{"regexp|Already fused"}},
 		{"regexp miss", k("_Z11flag_kernelIDF16bLi4ELb0EEvv", "other", 10, "", ""), nil},
 	}
