@@ -84,10 +84,6 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// e2eExtraCalls are the calls of the tools beyond the core three; each is
-// added where its capability has landed.
-func e2eExtraCalls(t *testing.T) []map[string]any { return extraE2ECalls(t) }
-
 func runNodeClient(t *testing.T, node, dir string, plan map[string]any) e2eReport {
 	t.Helper()
 	b, _ := json.Marshal(plan)
@@ -142,15 +138,16 @@ func TestE2EOfficialClientStdio(t *testing.T) {
 	trace, trace2 := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eTrace2)
 	requireEngine(t, trace)
 	bin := buildBinary(t)
+	work := t.TempDir()
 	rep := runNodeClient(t, node, dir, map[string]any{
 		"transport":   "stdio",
 		"command":     bin,
-		"args":        []string{"mcp", "--root", filepath.Dir(filepath.Dir(trace)), "--root", t.TempDir()},
+		"args":        []string{"mcp", "--root", filepath.Dir(filepath.Dir(trace)), "--root", work},
 		"cwd":         t.TempDir(),
 		"expectTools": wantTools,
 		"trace":       trace,
 		"trace2":      trace2,
-		"extraCalls":  e2eExtraCalls(t),
+		"extraCalls":  extraE2ECalls(t, work),
 	})
 	checkE2EReport(t, rep)
 }
@@ -163,7 +160,8 @@ func TestE2EOfficialClientHTTP(t *testing.T) {
 	trace, trace2 := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eTrace2)
 	requireEngine(t, trace)
 	bin := buildBinary(t)
-	url, stop := startHTTPServer(t, bin, "--root", filepath.Dir(filepath.Dir(trace)), "--root", t.TempDir())
+	work := t.TempDir()
+	url, stop := startHTTPServer(t, bin, "--root", filepath.Dir(filepath.Dir(trace)), "--root", work)
 	defer stop()
 	rep := runNodeClient(t, node, dir, map[string]any{
 		"transport":   "http",
@@ -171,7 +169,7 @@ func TestE2EOfficialClientHTTP(t *testing.T) {
 		"expectTools": wantTools,
 		"trace":       trace,
 		"trace2":      trace2,
-		"extraCalls":  e2eExtraCalls(t),
+		"extraCalls":  extraE2ECalls(t, work),
 	})
 	checkE2EReport(t, rep)
 }

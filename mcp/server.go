@@ -18,6 +18,9 @@ import (
 
 	"github.com/tracetriage/tracetriage/analyzer"
 	"github.com/tracetriage/tracetriage/analyzer/trace"
+	"github.com/tracetriage/tracetriage/cirunners"
+	"github.com/tracetriage/tracetriage/live"
+	"github.com/tracetriage/tracetriage/render"
 )
 
 // Deps are the engine entry points the tools call. A zero field means the
@@ -26,11 +29,31 @@ import (
 type Deps struct {
 	// Analyze loads traces and returns their analysis document.
 	Analyze func(ctx context.Context, opts analyzer.Options) (*analyzer.Document, error)
+	// Probe sends generations to a live server (probe_server).
+	Probe func(ctx context.Context, opts live.ProbeOptions) (*live.ProbeReport, error)
+	// Bundle writes the Markdown bundle of saved analyses (render_bundle).
+	Bundle func(w io.Writer, opts render.BundleOptions) error
+	// CheckCI and QueryCI read CI docs and workflows
+	// (check_ci_runner_labels).
+	CheckCI func(opts cirunners.CheckOptions) (*cirunners.Report, error)
+	QueryCI func(repo, term string, docs []string) (*cirunners.QueryResult, error)
 }
 
 func (d Deps) withDefaults() Deps {
 	if d.Analyze == nil {
 		d.Analyze = analyzer.Analyze
+	}
+	if d.Probe == nil {
+		d.Probe = live.Probe
+	}
+	if d.Bundle == nil {
+		d.Bundle = render.Bundle
+	}
+	if d.CheckCI == nil {
+		d.CheckCI = cirunners.Check
+	}
+	if d.QueryCI == nil {
+		d.QueryCI = cirunners.Query
 	}
 	return d
 }
@@ -122,7 +145,8 @@ func New(cfg Config) (*Server, error) {
 }
 
 const instructions = `tracetriage reads PyTorch profiler (Kineto) traces of LLM serving engines (SGLang, vLLM, TensorRT-LLM).
-Start with analyze_trace on a trace file or profile directory; then kernel_sites to see where a kernel is launched or what a source line launches, and compare_traces for before/after. Sites are repo-relative path:line you can open.`
+Start with analyze_trace on a trace file or profile directory; then kernel_sites to see where a kernel is launched or what a source line launches, and compare_traces for before/after. Sites are repo-relative path:line you can open.
+probe_server checks a running server's answers and latency; render_bundle merges saved analyses into one Markdown document; check_ci_runner_labels compares CI docs with the workflows.`
 
 // tools lists every tool in registration order.
 func (s *Server) tools() []server.ServerTool {
@@ -130,6 +154,9 @@ func (s *Server) tools() []server.ServerTool {
 		AnalyzeTrace,
 		KernelSites,
 		CompareTraces,
+		ProbeServer,
+		RenderBundle,
+		CheckCIRunnerLabels,
 	}
 	out := make([]server.ServerTool, 0, len(ctors))
 	for _, c := range ctors {
@@ -251,6 +278,12 @@ func (s *Server) toolError(tool string, err error) string {
 		return tool + " failed: " + err.Error() + "; give a trace file, or the directory the profiler wrote its .json/.json.gz traces to"
 	case errors.Is(err, trace.ErrNotFound):
 		return tool + " failed: " + err.Error() + "; check the path"
+	case errors.Is(err, live.ErrUnreachable):
+		return tool + " failed: " + err.Error() + "; check that the server is running and the URL's port"
+	case errors.Is(err, live.ErrTimeout):
+		return tool + " failed: " + err.Error() + "; the server may be busy: call again with a larger timeout_s or fewer requests"
+	case errors.Is(err, cirunners.ErrSyntax):
+		return tool + " failed: " + err.Error() + "; fix the file at that line, or leave the doc out"
 	}
 	return tool + " failed: " + err.Error()
 }

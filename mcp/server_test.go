@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite the tool-schema snapshots in __
 func updateSnaps() bool { return *update || os.Getenv("UPDATE_TOOLSNAPS") != "" }
 
 // wantTools is the registration order clients see.
-var wantTools = []string{"analyze_trace", "kernel_sites", "compare_traces"}
+var wantTools = []string{"analyze_trace", "kernel_sites", "compare_traces", "probe_server", "render_bundle", "check_ci_runner_labels"}
 
 func TestToolsListOrderAndAnnotations(t *testing.T) {
 	e := newTestEnv(t, nil, nil)
@@ -42,8 +42,10 @@ func TestToolsListOrderAndAnnotations(t *testing.T) {
 			t.Errorf("%s: no object output schema", tool.Name)
 		}
 		if tool.Name == "probe_server" {
-			if *a.ReadOnlyHint || !*a.OpenWorldHint {
-				t.Errorf("%s: probe_server must be open-world and not read-only: %+v", tool.Name, a)
+			// It changes nothing but reaches a network service, and each
+			// call sends new requests.
+			if !*a.ReadOnlyHint || *a.DestructiveHint || *a.IdempotentHint || !*a.OpenWorldHint {
+				t.Errorf("%s: annotations %+v, want read-only, non-destructive, not idempotent, open-world", tool.Name, a)
 			}
 			continue
 		}
