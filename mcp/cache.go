@@ -68,20 +68,21 @@ func newAnalysisCache(budget int64, maxLoads int) *analysisCache {
 	}
 }
 
-// cacheStats is a snapshot of the cache's counters.
-type cacheStats struct {
-	Entries  int
-	Bytes    int64
-	Budget   int64
-	Hits     int64
-	Misses   int64
-	Analyses int64
+// CacheStats is a snapshot of the analysis cache: what it holds (estimated
+// bytes) against its budget, and its counters since the server started.
+type CacheStats struct {
+	Entries  int   `json:"entries"`
+	Bytes    int64 `json:"bytes"`
+	Budget   int64 `json:"budget"`
+	Hits     int64 `json:"hits"`
+	Misses   int64 `json:"misses"`
+	Analyses int64 `json:"analyses"`
 }
 
-func (c *analysisCache) stats() cacheStats {
+func (c *analysisCache) stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return cacheStats{
+	return CacheStats{
 		Entries: len(c.entries), Bytes: c.used, Budget: c.budget,
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Analyses: c.analyses.Load(),
 	}

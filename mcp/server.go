@@ -196,10 +196,7 @@ func (s *Server) HTTPHandler() http.Handler {
 }
 
 // CacheStats reports the analysis cache's size and counters.
-func (s *Server) CacheStats() (entries int, bytes, budget, hits, misses, analyses int64) {
-	st := s.cache.stats()
-	return st.Entries, st.Bytes, st.Budget, st.Hits, st.Misses, st.Analyses
-}
+func (s *Server) CacheStats() CacheStats { return s.cache.stats() }
 
 // slogWriter adapts a log.Logger's output to slog.
 type slogWriter struct{ l *slog.Logger }

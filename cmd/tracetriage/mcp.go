@@ -64,6 +64,7 @@ func runMCP(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		return fmt.Errorf("--root: %w", err)
 	}
+	defer func() { logger.Debug("analysis cache", "stats", srv.CacheStats()) }()
 	if *httpAddr == "" {
 		return srv.ServeStdio(ctx, io.in, io.out)
 	}
