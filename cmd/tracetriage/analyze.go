@@ -2,10 +2,185 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/render"
 )
 
-// runAnalyze is not built yet; its issue is open.
-func runAnalyze(_ context.Context, _ []string, _ stdio) error {
-	return errors.New("this command is not available in this build yet")
+// analyzeUsage is the help text of "tracetriage analyze".
+const analyzeUsage = `Usage: tracetriage analyze --input PATH [flags]
+       tracetriage analyze --mapping-input PATH --formal-input PATH [flags]
+
+Triage a PyTorch profiler (Kineto) trace: which GPU kernels take the time and
+which Python line launched each one. PATH is a trace file (.json or .json.gz)
+or a profile directory (the newest trace directory, rank 0, the newest file
+per stage, server_args.json beside it).
+
+Flags:
+  --input PATH              trace file or profile directory (single-trace mode)
+  --mapping-input PATH      graph-off trace whose Python stacks locate kernels
+  --formal-input PATH       real serving trace that supplies the timings
+  --framework NAME          auto (default), sglang, vllm or trtllm
+  --format FORMAT           text (default), markdown or json
+  --kernel-table-limit N    keep the first N kernel rows per stage (0 = all)
+  --overlap-table-limit N   keep the first N overlap rows per stage (0 = all)
+  --fuse-catalog FILE       extra fusion patterns (YAML)
+  --timeline                ASCII timeline around the top overlap candidate
+
+Exit status: 0 success, 1 the analysis failed, 2 bad command line.`
+
+// progressThreshold: traces at least this large report loading progress
+// on stderr even when stderr is not a terminal.
+const progressThreshold = 256 << 20
+
+func runAnalyze(ctx context.Context, args []string, io stdio) error {
+	fs := newFlagSet("analyze", io)
+	var (
+		input     = fs.String("input", "", "trace file or profile directory")
+		mapping   = fs.String("mapping-input", "", "mapping trace (graphs off)")
+		formal    = fs.String("formal-input", "", "formal trace (real serving)")
+		framework = fs.String("framework", "auto", "auto, sglang, vllm or trtllm")
+		format    = fs.String("format", "text", "text, markdown or json")
+		kLimit    = fs.Int("kernel-table-limit", 0, "kernel rows per stage (0 = all)")
+		oLimit    = fs.Int("overlap-table-limit", 0, "overlap rows per stage (0 = all)")
+		fuseCat   = fs.String("fuse-catalog", "", "extra fusion patterns (YAML)")
+		timeline  = fs.Bool("timeline", false, "ASCII timeline around the top overlap candidate")
+		url       = fs.String("url", "", "live server to capture from")
+	)
+	fs.Usage = func() { fmt.Fprintln(io.err, analyzeUsage) }
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(io.out, analyzeUsage)
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q: pass the trace with --input", fs.Arg(0))
+	}
+	switch *format {
+	case "text", "markdown", "json":
+	default:
+		return usagef("--format %q: use text, markdown or json", *format)
+	}
+	if *kLimit < 0 || *oLimit < 0 {
+		return usagef("table limits must be 0 (all rows) or positive")
+	}
+	if _, err := analyzer.CanonicalFramework(*framework); err != nil {
+		return usagef("--framework: %v", err)
+	}
+	switch {
+	case *url != "":
+		return usagef("--url: live capture is not part of this build yet; capture a trace and pass it with --input")
+	case *timeline && !analyzer.OverlapAnalysis:
+		return usagef("--timeline: the overlap analysis is not part of this build yet")
+	case *oLimit > 0 && !analyzer.OverlapAnalysis:
+		return usagef("--overlap-table-limit: the overlap analysis is not part of this build yet")
+	case *fuseCat != "" && !analyzer.FuseAnalysis:
+		return usagef("--fuse-catalog: the fusion analysis is not part of this build yet")
+	case *input != "" && (*mapping != "" || *formal != ""):
+		return usagef("use either --input or --mapping-input with --formal-input, not both")
+	case *input == "" && *mapping == "" && *formal == "":
+		return usagef("no trace given: pass --input PATH (a trace file or profile directory)")
+	case *input == "" && (*mapping == "" || *formal == ""):
+		return usagef("two-trace mode needs both --mapping-input and --formal-input")
+	}
+
+	opts := analyzer.Options{
+		Input: *input, MappingInput: *mapping, FormalInput: *formal,
+		Framework: *framework, FuseCatalog: *fuseCat,
+	}
+	prog := newProgress(io.err, *input, *mapping, *formal)
+	if prog != nil {
+		opts.Progress = prog.report
+	}
+	doc, err := analyzer.Analyze(ctx, opts)
+	if prog != nil {
+		prog.done()
+	}
+	if err != nil {
+		if errors.Is(err, analyzer.ErrBadOptions) || errors.Is(err, analyzer.ErrBadFramework) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(io.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	f := render.TriageFormatText
+	if *format == "markdown" {
+		f = render.TriageFormatMarkdown
+	}
+	return render.Triage(io.out, doc, render.TriageOptions{Format: f, KernelTableLimit: *kLimit})
+}
+
+// progress prints how much of a trace has been read, on one rewritten
+// line for a terminal and as occasional plain lines otherwise.
+type progress struct {
+	w        io.Writer
+	terminal bool
+	last     time.Time
+	lastPct  int64
+	printed  bool
+}
+
+// newProgress returns a progress reporter when stderr is a terminal or an
+// input file is large; nil otherwise.
+func newProgress(w io.Writer, paths ...string) *progress {
+	terminal := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			terminal = true
+		}
+	}
+	large := false
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Size() >= progressThreshold {
+			large = true
+		}
+	}
+	if !terminal && !large {
+		return nil
+	}
+	return &progress{w: w, terminal: terminal, lastPct: -1}
+}
+
+func (p *progress) report(done, total int64) {
+	now := time.Now()
+	pct := int64(-1)
+	if total > 0 {
+		pct = done * 100 / total
+	}
+	if p.terminal {
+		if now.Sub(p.last) < 200*time.Millisecond && pct != 100 {
+			return
+		}
+		p.last = now
+		if pct >= 0 {
+			fmt.Fprintf(p.w, "\rloading trace: %d of %d MB (%d%%)   ", done>>20, total>>20, pct)
+		} else {
+			fmt.Fprintf(p.w, "\rloading trace: %d MB   ", done>>20)
+		}
+		p.printed = true
+		return
+	}
+	if pct >= 0 && pct/10 == p.lastPct/10 {
+		return
+	}
+	p.lastPct = pct
+	fmt.Fprintf(p.w, "loading trace: %d of %d MB (%d%%)\n", done>>20, total>>20, pct)
+}
+
+func (p *progress) done() {
+	if p.terminal && p.printed {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
 }
