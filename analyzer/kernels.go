@@ -146,32 +146,6 @@ func (s *stageAgg) sortedRows() []*rowAgg {
 	return rows
 }
 
-// displayLocation is the location shown for a site (triage-behaviour.md
-// §7.5): the site's own location when it is framework code and not a
-// wrapper; else the best framework frame of its most common stack; else
-// the location itself.
-func displayLocation(location, stack string) string {
-	if location == "" || location == GraphReplaySite {
-		return location
-	}
-	if PreferredPath(location) && !lowSignal(location) {
-		return location
-	}
-	if stack != "" {
-		best, bestPrio := "", 0
-		for _, f := range strings.Split(stack, " -> ") {
-			f = strings.TrimSpace(f)
-			if p := sourcePriority(f); p > 0 && p >= bestPrio {
-				best, bestPrio = f, p
-			}
-		}
-		if best != "" {
-			return best
-		}
-	}
-	return location
-}
-
 // buildSites turns a row's site aggregates into document sites: grouped
 // by the location shown, best first (most GPU time, then most launches,
 // then framework code before other code).
@@ -188,7 +162,7 @@ func buildSites(r *rowAgg, locs map[string]*frameInfo) []Site {
 	byDisplay := map[string]*merged{}
 	var list []*merged
 	for i, s := range r.order {
-		d := displayLocation(s.location, s.stacks.top())
+		d := s.location
 		m := byDisplay[d]
 		if m == nil {
 			m = &merged{display: d, first: i}

@@ -256,12 +256,33 @@ func sourcePriority(location string) int {
 		return 260 - penalty
 	case strings.HasPrefix(location, "python/"):
 		return 180 - penalty
-	case strings.HasPrefix(location, "torch/") || strings.Contains(location, "/torch/"):
+	case generatedCode(location):
+		return 0
+	case strings.HasPrefix(location, "torch/") || strings.Contains(location, "/torch/") || kernelLibrary(location):
 		return 20
 	case strings.Contains(location, ".py:"):
 		return 120 - penalty
 	}
 	return 0
+}
+
+// kernelLibraries are packages that wrap kernels for the model code that
+// calls them: a frame inside one is the how, not the where.
+var kernelLibraries = []string{"flash_attn/", "flashinfer/", "xformers/", "triton/"}
+
+func kernelLibrary(location string) bool {
+	for _, l := range kernelLibraries {
+		if strings.HasPrefix(location, l) || strings.Contains(location, "/"+l) {
+			return true
+		}
+	}
+	return false
+}
+
+// generatedCode reports code written at run time by torch.compile
+// (Inductor's cache directory): no one can open that line.
+func generatedCode(location string) bool {
+	return strings.Contains(location, "torchinductor_")
 }
 
 // PreferredPath reports whether a repository-relative path belongs to a

@@ -62,14 +62,3 @@ func TestParseFrameAndPriority(t *testing.T) {
 	}
 }
 
-func TestDisplayLocation(t *testing.T) {
-	// A torch wrapper chosen as the site shows the model line of its stack.
-	got := displayLocation("torch/nn/modules/linear.py:124 forward",
-		"transformers/models/qwen2/modeling_qwen2.py:150 forward -> torch/nn/modules/linear.py:124 forward")
-	if want := "transformers/models/qwen2/modeling_qwen2.py:150 forward"; got != want {
-		t.Errorf("displayLocation = %q, want %q", got, want)
-	}
-	if got := displayLocation("vllm/_custom_ops.py:334 fused_add_rms_norm", "x.py:1 f"); got != "vllm/_custom_ops.py:334 fused_add_rms_norm" {
-		t.Errorf("framework location replaced: %q", got)
-	}
-}

@@ -273,13 +273,20 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 	return resolution{cpuOp: cpuOp, attribution: AttrUnresolved}
 }
 
-// fromFrames picks the launch site among the active frames in r.buf: the
-// highest priority, ties to the innermost; the stack is the last 4 active
-// frames of positive priority.
+// fromFrames picks the launch site among the active frames in r.buf
+// (outermost first). The reference's choice is the frame of highest launch
+// priority, ties to the innermost; when that frame is not framework code
+// (or is a wrapper), the site shown is the innermost frame of highest
+// source priority, searched over the whole active stack (the reference
+// searched only the last 4 frames, which inside torch.compile are all
+// torch internals). The stack is the last 4 active frames of positive
+// priority.
 func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 	var best *frameInfo
 	var bestTS, bestDur int64
 	var stack []string
+	var shown *frameInfo
+	shownPrio := 0
 	for _, fi := range r.buf {
 		f := &r.t.Frames[fi]
 		info := r.frames.frame(f.Name)
@@ -290,6 +297,9 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 		if info.priority > 0 {
 			stack = append(stack, info.location)
 		}
+		if p := sourcePriority(info.location); p > 0 && p >= shownPrio {
+			shown, shownPrio = info, p
+		}
 	}
 	if len(stack) > 4 {
 		stack = stack[len(stack)-4:]
@@ -297,5 +307,9 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 	if len(stack) == 0 {
 		stack = []string{r.frames.frame(r.t.Frames[r.buf[len(r.buf)-1]].Name).location}
 	}
-	return resolution{location: best.location, stack: strings.Join(stack, " -> "), cpuOp: cpuOp, attribution: attribution}
+	loc := best.location
+	if !(PreferredPath(loc) && !lowSignal(loc)) && shown != nil {
+		loc = shown.location
+	}
+	return resolution{location: loc, stack: strings.Join(stack, " -> "), cpuOp: cpuOp, attribution: attribution}
 }
