@@ -61,4 +61,3 @@ func TestParseFrameAndPriority(t *testing.T) {
 		}
 	}
 }
-
