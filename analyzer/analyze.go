@@ -335,8 +335,8 @@ func (a *analysis) prepare(l loaded) *prepared {
 				}
 			}
 			a.warnings = append(a.warnings, fmt.Sprintf(
-				"%s: %d kernels (%.2f%% of GPU time) ran outside every extend/decode window and are left out.",
-				filepath.Base(t.Path), n, pct(all, total)))
+				"%s: %s (%.2f%% of GPU time) ran outside every extend/decode window and are left out.",
+				filepath.Base(t.Path), plural(n, "kernel", "kernels"), pct(all, total)))
 		}
 	}
 	return p
@@ -347,7 +347,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 	t := l.t
 	name := filepath.Base(t.Path)
 	if t.Malformed > 0 {
-		a.warnings = append(a.warnings, fmt.Sprintf("%s: %d events were skipped as malformed (no numeric ts or dur).", name, t.Malformed))
+		a.warnings = append(a.warnings, fmt.Sprintf("%s: %s skipped as malformed (no numeric ts or dur).", name, plural(t.Malformed, "event was", "events were")))
 	}
 	if len(t.Kernels) == 0 {
 		a.warnings = append(a.warnings, fmt.Sprintf(
@@ -436,8 +436,16 @@ func (a *analysis) graphWarnings(doc *Document) []string {
 			at = " launched at " + g.launchAt
 		}
 		out = append(out, fmt.Sprintf(
-			"%s: %d kernels (%.2f ms of GPU time) were replayed from CUDA/HIP graphs%s; their Python lines are not in this trace (shown as %q): pass a capture trace or an eager trace as --mapping-input to attribute them.",
-			g.trace, unattributed, ns/1000, at, GraphReplaySite))
+			"%s: %s replayed from CUDA/HIP graphs%s (%.2f ms of GPU time); their Python lines are not in this trace (shown as %q): pass a capture trace or an eager trace as --mapping-input to attribute them.",
+			g.trace, plural(unattributed, "kernel was", "kernels were"), at, ns/1000, GraphReplaySite))
 	}
 	return out
+}
+
+// plural writes "1 kernel" or "2 kernels".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
