@@ -55,8 +55,8 @@ func TestAnalyzeFixture(t *testing.T) {
 	}
 	tests := []struct {
 		stage, kernel, path string
-		line               int
-		cpuOp, attribution string
+		line                int
+		cpuOp, attribution  string
 	}{
 		{StageExtend, "nvjet_tst_64x16", "python/sglang/srt/layers/linear.py", 50, "aten::mm", AttrExternalID},
 		{StageExtend, "void flashinfer::norm::FusedAddRMSNormKernel<8u, __nv_bfloat16>", "python/sglang/srt/layers/layernorm.py", 177, "sgl_kernel::fused_add_rmsnorm", AttrExternalID},

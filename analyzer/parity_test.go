@@ -28,7 +28,6 @@ import (
 // has no stage headings) → rows of the 7 cells.
 type kernelTable map[string][][]string
 
-
 func splitCells(line string) []string {
 	line = strings.TrimSpace(line)
 	var cells []string
