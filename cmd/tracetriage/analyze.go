@@ -54,7 +54,7 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 		timeline  = fs.Bool("timeline", false, "ASCII timeline around the top overlap candidate")
 		url       = fs.String("url", "", "live server to capture from")
 	)
-	fs.Usage = func() { fmt.Fprintln(io.err, analyzeUsage) }
+	fs.Usage = func() {} // -h prints analyzeUsage to stdout; errors are one line
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(io.out, analyzeUsage)
@@ -113,6 +113,7 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 	if *format == "json" {
 		enc := json.NewEncoder(io.out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(doc)
 	}
 	f := render.TriageFormatText
@@ -125,11 +126,11 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 // progress prints how much of a trace has been read, on one rewritten
 // line for a terminal and as occasional plain lines otherwise.
 type progress struct {
-	w        io.Writer
-	terminal bool
-	last     time.Time
-	lastPct  int64
-	printed  bool
+	w          io.Writer
+	terminal   bool
+	last       time.Time
+	lastDecile int64
+	printed    bool
 }
 
 // newProgress returns a progress reporter when stderr is a terminal or an
@@ -150,7 +151,7 @@ func newProgress(w io.Writer, paths ...string) *progress {
 	if !terminal && !large {
 		return nil
 	}
-	return &progress{w: w, terminal: terminal, lastPct: -1}
+	return &progress{w: w, terminal: terminal, lastDecile: -1}
 }
 
 func (p *progress) report(done, total int64) {
@@ -172,10 +173,10 @@ func (p *progress) report(done, total int64) {
 		p.printed = true
 		return
 	}
-	if pct >= 0 && pct/10 == p.lastPct/10 {
+	if pct < 0 || pct/10 == p.lastDecile {
 		return
 	}
-	p.lastPct = pct
+	p.lastDecile = pct / 10
 	fmt.Fprintf(p.w, "loading trace: %d of %d MB (%d%%)\n", done>>20, total>>20, pct)
 }
 
