@@ -634,3 +634,46 @@ func TestDifferenceSitesByShownLine(t *testing.T) {
 		t.Errorf("GEMM sites %v: want both the attention (150) and MLP (56) lines", lines)
 	}
 }
+
+// D2, two-trace mode: the capture traces of the real capture/replay pairs
+// attribute the replayed kernels to the lines that launched them during
+// capture.
+func TestGraphCaptureRealPairs(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"sglang_mi300x_qwen3-8b_decode_graph_capture_bs32_rank0.json.gz", "sglang_mi300x_qwen3-8b_decode_graph_replay.json.gz"},
+		{"vllm_mi300_gptoss_full-graph_capture_rank_0.1773709742341309550.pt.trace.json.gz", "vllm_mi300_gptoss_full-graph_decode_replay.json.gz"},
+	} {
+		doc, err := analyzer.Analyze(context.Background(), analyzer.Options{
+			MappingInput: testutil.SharedFile(t, "traces/llm-serving/"+pair[0]),
+			FormalInput:  testutil.SharedFile(t, "traces/llm-serving/"+pair[1]),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total, captured float64
+		for _, st := range doc.Stages {
+			for _, k := range st.Kernels {
+				total += k.GPUTimeUS
+				for _, s := range k.Sites {
+					if s.Function == analyzer.GraphReplaySite {
+						t.Errorf("%s: %s still unattributed", pair[1], short(k.Name))
+					}
+					if s.Attribution == analyzer.AttrGraphCapture {
+						if s.Path == "" || s.Line == 0 {
+							t.Errorf("%s: graph-capture site without a line: %+v", pair[1], s)
+						}
+						captured += k.GPUTimeUS * s.SharePct / 100
+					}
+				}
+			}
+		}
+		if pct := 100 * captured / total; pct < 95 {
+			t.Errorf("%s: %.1f%% of GPU time attributed through the capture, want >= 95%%", pair[1], pct)
+		}
+		for _, w := range doc.Warnings {
+			if strings.Contains(w, "replayed from CUDA/HIP graphs") {
+				t.Errorf("%s: %s", pair[1], w)
+			}
+		}
+	}
+}
