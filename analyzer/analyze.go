@@ -123,19 +123,27 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	}
 	doc.Framework = fw
 
+	if err := buildStages(ctx, doc, formal, mapping); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// buildStages computes the stages and warnings of doc from loaded traces.
+func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) error {
 	a := &analysis{locs: map[string]*frameInfo{}, stages: map[string]*stageAgg{}}
-	if two {
+	if len(mapping) > 0 {
 		a.mapping = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
 		for _, l := range mapping {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 			a.addMappingTrace(l)
 		}
 	}
 	for _, l := range formal {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		a.addFormalTrace(l)
 	}
@@ -162,7 +170,7 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	}
 	doc.Warnings = append(doc.Warnings, a.warnings...)
 	doc.Warnings = append(doc.Warnings, a.graphWarnings(doc)...)
-	return doc, nil
+	return nil
 }
 
 // loaded is one trace file with the target that named it.
