@@ -148,12 +148,18 @@ type resolver struct {
 	launchByCo map[int64][]int32 // launches by correlation, sorted by start
 	extByCorr  map[int64]int64   // correlation -> External id
 	buf        []int32
+	// chains caches location and stack by the innermost active frame:
+	// frames nest, so it determines the whole active stack.
+	chains map[int32]chainSite
 }
+
+type chainSite struct{ location, stack string }
 
 func newResolver(t *trace.Trace) *resolver {
 	r := &resolver{
 		t: t, frames: newFrameIndex(t),
 		opsByExt: map[int64][]int32{}, launchByCo: map[int64][]int32{}, extByCorr: map[int64]int64{},
+		chains: map[int32]chainSite{},
 	}
 	for i := range t.Launches {
 		l := &t.Launches[i]
@@ -282,6 +288,10 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 // torch internals). The stack is the last 4 active frames of positive
 // priority.
 func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
+	inner := r.buf[len(r.buf)-1]
+	if c, ok := r.chains[inner]; ok {
+		return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
+	}
 	var best *frameInfo
 	var bestTS, bestDur int64
 	var stack []string
@@ -311,5 +321,7 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 	if !(PreferredPath(loc) && !lowSignal(loc)) && shown != nil {
 		loc = shown.location
 	}
-	return resolution{location: loc, stack: strings.Join(stack, " -> "), cpuOp: cpuOp, attribution: attribution}
+	c := chainSite{location: loc, stack: strings.Join(stack, " -> ")}
+	r.chains[inner] = c
+	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
 }
