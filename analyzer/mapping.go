@@ -95,10 +95,9 @@ func stageAliases(stage string) []string {
 	return []string{stage, StageAll}
 }
 
-// lookup finds the mapping entry of a formal kernel name: the stage
-// aliases, then all stages; in each, the exact name, else the best
-// relaxed match (case-insensitive prefix either way scores the shorter
-// length; substring scores half of it).
+// lookup finds the mapping entry of a formal kernel name
+// (triage-behaviour.md §7.6): in each payload in turn (the stage aliases,
+// then all stages), the exact name, else the relaxed match.
 func (m *kernelMap) lookup(stage, name string) *rowAgg {
 	var payloads []*stageAgg
 	for _, st := range stageAliases(stage) {
@@ -108,23 +107,80 @@ func (m *kernelMap) lookup(stage, name string) *rowAgg {
 	}
 	payloads = append(payloads, m.global)
 	for _, s := range payloads {
-		if r := s.rows[name]; r != nil {
+		if r := relaxedMatch(s, name); r != nil {
 			return r
 		}
 	}
+	return nil
+}
+
+// compactName keeps the letters and digits of s, lower-cased.
+func compactName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Thresholds of the long-name match.
+const (
+	longNameMin      = 96
+	longPrefixMin    = 64
+	longPrefixFrac   = 0.4
+	flashCutlassHead = "voidcutlassdevicekernelflash"
+)
+
+// relaxedMatch: exact name; else the best case-insensitive prefix
+// (scores the shorter length) or substring (half of it) relation; else for
+// long names (compact form of 96+ characters) the longest shared compact
+// prefix of at least 64 characters and 40 % of the shorter; else the alias
+// groups.
+func relaxedMatch(s *stageAgg, name string) *rowAgg {
+	if r := s.rows[name]; r != nil {
+		return r
+	}
 	lower := strings.ToLower(name)
-	for _, s := range payloads {
-		var best *rowAgg
-		bestScore := 0
+	var best *rowAgg
+	bestScore := 0
+	for _, r := range s.order {
+		cand := strings.ToLower(r.name)
+		short := min(len(cand), len(lower))
+		score := 0
+		switch {
+		case strings.HasPrefix(cand, lower) || strings.HasPrefix(lower, cand):
+			score = short
+		case strings.Contains(cand, lower) || strings.Contains(lower, cand):
+			score = short / 2
+		}
+		if score > bestScore {
+			best, bestScore = r, score
+		}
+	}
+	if best != nil {
+		return best
+	}
+	compact := compactName(name)
+	if len(compact) >= longNameMin {
+		bestScore = 0
 		for _, r := range s.order {
-			cand := strings.ToLower(r.name)
-			short := min(len(cand), len(lower))
-			score := 0
-			switch {
-			case strings.HasPrefix(cand, lower) || strings.HasPrefix(lower, cand):
-				score = short
-			case strings.Contains(cand, lower) || strings.Contains(lower, cand):
-				score = short / 2
+			cand := compactName(r.name)
+			if len(cand) < longNameMin {
+				continue
+			}
+			n := commonPrefix(compact, cand)
+			if n < longPrefixMin || float64(n) < longPrefixFrac*float64(min(len(compact), len(cand))) {
+				continue
+			}
+			score := n
+			if strings.HasPrefix(compact, flashCutlassHead) && strings.HasPrefix(cand, flashCutlassHead) {
+				score += 32
 			}
 			if score > bestScore {
 				best, bestScore = r, score
@@ -134,7 +190,78 @@ func (m *kernelMap) lookup(stage, name string) *rowAgg {
 			return best
 		}
 	}
-	return nil
+	return aliasMatch(s, compact)
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// aliasGroups: kernels whose names say nothing of their Python op, matched
+// through tokens of the candidate's name, locations and CPU ops.
+var aliasGroups = []struct {
+	trigger func(compact string) bool
+	tokens  []string
+}{
+	{func(c string) bool { return strings.Contains(c, "flashattnfwdcombine") },
+		[]string{"flashattnfwdsm90", "flashattnvarlenfunc", "vllmflashattnflashattninterface", "vllmfa3cfwd"}},
+	{func(c string) bool { return strings.Contains(c, "kernelmha") },
+		[]string{"maskedmultiheadattentionkernel", "attentioninplace", "attentionbackendtrtllm"}},
+	{func(c string) bool { return strings.Contains(c, "applybiasropeupdatekvcachev2") },
+		[]string{"fusedqknormropekernel", "applyqknormrope", "modelingqwen3py98applyqknormrope"}},
+	{func(c string) bool { return strings.HasPrefix(c, "memset") }, []string{"memset"}},
+}
+
+func aliasMatch(s *stageAgg, compact string) *rowAgg {
+	var triggered []int
+	for i, g := range aliasGroups {
+		if g.trigger(compact) {
+			triggered = append(triggered, i)
+		}
+	}
+	if len(triggered) == 0 {
+		return nil
+	}
+	var best *rowAgg
+	bestScore := 0
+	for _, r := range s.order {
+		parts := []string{r.name}
+		var prio int
+		for i, site := range r.order {
+			if i == 4 {
+				break
+			}
+			parts = append(parts, site.location, site.cpuOps.top(), site.stacks.top())
+			if p := sourcePriority(site.location); i == 0 || p > prio {
+				prio = p
+			}
+		}
+		text := compactName(strings.Join(parts, " "))
+		score := 0
+		for _, gi := range triggered {
+			longest := 0
+			for _, tok := range aliasGroups[gi].tokens {
+				if strings.Contains(text, tok) && len(tok) > longest {
+					longest = len(tok)
+				}
+			}
+			if longest > 0 {
+				score += 1000*(gi+1) + longest
+			}
+		}
+		if score == 0 {
+			continue
+		}
+		score += prio + int(r.ns/1000/10)
+		if score > bestScore {
+			best, bestScore = r, score
+		}
+	}
+	return best
 }
 
 // applyMapping replaces the sites of each formal row with those the
