@@ -15,10 +15,10 @@ func TestRelaxedMatch(t *testing.T) {
 	longB := "void cutlass::device_kernel<flash::FlashAttnFwdSm90<flash::CollectiveMainloopFwdSm90<2, cute::tuple<cute::C<1>, cute::C<1>, cute::C<1> >, cute::tuple<cute::C<128>, cute::C<112> >, 64>"
 	p := mappingPayload("nvjet_tst_64x16_64x16_2x1", "void at::native::vectorized_elementwise_kernel<4, at::native::FillFunctor<int>>", longA, "Memset (Device)")
 	tests := []struct{ name, want string }{
-		{"nvjet_tst_64x16_64x16_2x1", "nvjet_tst_64x16_64x16_2x1"},                    // exact
-		{"NVJET_TST_64x16", "nvjet_tst_64x16_64x16_2x1"},                              // prefix, any case
+		{"nvjet_tst_64x16_64x16_2x1", "nvjet_tst_64x16_64x16_2x1"}, // exact
+		{"NVJET_TST_64x16", "nvjet_tst_64x16_64x16_2x1"},           // prefix, any case
 		{"vectorized_elementwise_kernel<4, at::native::FillFunctor<int>>", "void at::native::vectorized_elementwise_kernel<4, at::native::FillFunctor<int>>"}, // substring
-		{longB, longA},             // long shared prefix
+		{longB, longA},                  // long shared prefix
 		{"memset32", "Memset (Device)"}, // alias group
 		{"some_other_kernel", ""},
 	}
