@@ -55,10 +55,10 @@ func Load(ctx context.Context, path string, opts Options) (*Trace, error) {
 // with counters for progress and error offsets.
 type Source struct {
 	io.Reader
-	file   *os.File
-	gz     *gzip.Reader
-	Gzip   bool
-	Size   int64
+	file     *os.File
+	gz       *gzip.Reader
+	Gzip     bool
+	Size     int64
 	unzBytes atomic.Int64
 }
 
