@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tracetriage/tracetriage/analyzer/fuse"
+	"github.com/tracetriage/tracetriage/analyzer/overlap"
 	"github.com/tracetriage/tracetriage/analyzer/trace"
 )
 
@@ -17,8 +19,8 @@ const Version = "0.1.0"
 // Analyses this build computes. The Triage View says plainly when a table
 // is empty because its analysis is not part of the build.
 const (
-	OverlapAnalysis = false
-	FuseAnalysis    = false
+	OverlapAnalysis = true
+	FuseAnalysis    = true
 )
 
 // Modes of an analysis.
@@ -41,6 +43,12 @@ type Options struct {
 	// FuseCatalog is an optional YAML file of fusion patterns that extends
 	// or overrides the embedded catalogue.
 	FuseCatalog string
+	// OverlapTableLimit keeps at most this many overlap rows per stage
+	// (0 keeps them all).
+	OverlapTableLimit int
+	// Timeline asks for the ASCII timeline around each stage's top overlap
+	// row (Stage.Timeline).
+	Timeline bool
 	// Progress, when set, is called now and then while traces load with the
 	// bytes read so far and the total (0 when unknown).
 	Progress func(done, total int64)
@@ -76,8 +84,9 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	case !two && opts.Input == "":
 		return nil, fmt.Errorf("%w: no input trace given", ErrBadOptions)
 	}
-	if opts.FuseCatalog != "" && !FuseAnalysis {
-		return nil, fmt.Errorf("fuse catalog %s: %w: the fusion analysis is not part of this build", opts.FuseCatalog, ErrNotImplemented)
+	catalog, err := fuse.DefaultWith(opts.FuseCatalog)
+	if err != nil {
+		return nil, err
 	}
 
 	doc := &Document{
@@ -123,27 +132,39 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	}
 	doc.Framework = fw
 
-	if err := buildStages(ctx, doc, formal, mapping); err != nil {
+	kernels, err := buildStages(ctx, doc, formal, mapping)
+	if err != nil {
 		return nil, err
 	}
+	tp := 1
+	if args != nil && args.TPSize > 0 {
+		tp = args.TPSize
+	} else {
+		for _, l := range formal {
+			tp = max(tp, l.t.Meta.WorldSize)
+		}
+	}
+	addOpportunities(doc, kernels, catalog, fuse.Context{Framework: doc.Framework, Model: doc.Model, TPSize: tp},
+		overlap.Options{Limit: opts.OverlapTableLimit}, opts.Timeline)
 	return doc, nil
 }
 
-// buildStages computes the stages and warnings of doc from loaded traces.
-func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) error {
+// buildStages computes the stages and warnings of doc from loaded traces,
+// and returns each stage's kernels for the overlap analysis.
+func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) ([][]overlap.Kernel, error) {
 	a := &analysis{locs: map[string]*frameInfo{}, stages: map[string]*stageAgg{}}
 	if len(mapping) > 0 {
 		a.mapping = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
 		for _, l := range mapping {
 			if err := ctx.Err(); err != nil {
-				return err
+				return nil, err
 			}
 			a.addMappingTrace(l)
 		}
 	}
 	for _, l := range formal {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		a.addFormalTrace(l)
 	}
@@ -157,6 +178,7 @@ func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) e
 		}
 		return names[i] < names[j]
 	})
+	var kernels [][]overlap.Kernel
 	for _, st := range names {
 		agg := a.stages[st]
 		if len(agg.order) == 0 {
@@ -167,10 +189,11 @@ func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) e
 			a.applyMapping(st, agg, &stage)
 		}
 		doc.Stages = append(doc.Stages, stage)
+		kernels = append(kernels, agg.overlapKernels(&stage))
 	}
 	doc.Warnings = append(doc.Warnings, a.warnings...)
 	doc.Warnings = append(doc.Warnings, a.graphWarnings(doc)...)
-	return nil
+	return kernels, nil
 }
 
 // loaded is one trace file with the target that named it.
@@ -385,6 +408,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 		ln := p.res.launch(k)
 		res := p.res.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
+		a.stage(st).addInterval(t, k, canon, res)
 		if res.location == GraphReplaySite {
 			if gr == nil {
 				gr = &graphReplay{trace: name, rows: map[string]bool{}}

@@ -98,8 +98,31 @@ func TestAnalyzeFixture(t *testing.T) {
 		}
 	}
 	for _, st := range doc.Stages {
-		if st.Overlap == nil || st.Fuse == nil {
-			t.Errorf("stage %s: overlap/fuse must be [] not null", st.Stage)
+		if st.Overlap == nil || st.Fuse == nil || st.Breakdown == nil {
+			t.Errorf("stage %s: overlap/fuse must be [] not null, breakdown present", st.Stage)
+		}
+	}
+	// Overlap: in decode the two replayed kernels ran on two streams at once.
+	if b := dec.Breakdown; b.BusyUS != 16 || b.ConcurrentUS != 5 {
+		t.Errorf("decode breakdown %+v", b)
+	}
+	if len(ext.Overlap) == 0 || ext.Overlap[0].Scope != "python/sglang/srt/layers/layernorm.py:177 forward_cuda" {
+		t.Errorf("extend overlap rows %+v", ext.Overlap)
+	}
+	// Fuse: the fused add+RMSNorm kernel already runs.
+	if len(ext.Fuse) != 1 || ext.Fuse[0].Confidence != "Already fused" || ext.Fuse[0].CurrentLocations[0] != "python/sglang/srt/layers/layernorm.py:177 forward_cuda" {
+		t.Errorf("extend fuse rows %+v", ext.Fuse)
+	}
+	if ext.Timeline != nil {
+		t.Error("timeline without Options.Timeline")
+	}
+}
+
+func TestAnalyzeTimeline(t *testing.T) {
+	doc := analyzeFixture(t, Options{Input: filepath.Join("testdata", "sglang-mini-TP-0.trace.json"), Timeline: true, OverlapTableLimit: 1})
+	for _, st := range doc.Stages {
+		if st.Timeline == nil || st.Timeline.CenterKernel != st.Overlap[0].Kernel || len(st.Overlap) != 1 {
+			t.Errorf("stage %s: timeline %+v, %d overlap rows", st.Stage, st.Timeline, len(st.Overlap))
 		}
 	}
 }

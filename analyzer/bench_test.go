@@ -21,7 +21,7 @@ func BenchmarkEngine(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		doc := &Document{Stages: []Stage{}, Warnings: []string{}}
-		if err := buildStages(context.Background(), doc, []loaded{{target: tg, t: t}}, nil); err != nil {
+		if _, err := buildStages(context.Background(), doc, []loaded{{target: tg, t: t}}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

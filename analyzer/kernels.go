@@ -85,6 +85,16 @@ type stageAgg struct {
 	order     []*rowAgg
 	totalNS   int64
 	intervals [][2]int64
+	// kernels are the formal kernels one by one, for the overlap analysis.
+	kernels []stageKernel
+}
+
+// stageKernel is one kernel execution of a stage.
+type stageKernel struct {
+	name          string
+	stream        string
+	start, end    int64
+	scope, launch string // "" when unknown
 }
 
 func newStageAgg(stage string) *stageAgg {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/overlap"
 )
 
 // Triage View formats.
@@ -87,6 +88,11 @@ func Triage(w io.Writer, doc *analyzer.Document, opts TriageOptions) error {
 		add(triageSections(doc, md, triageFuseRows, triageFuseHeader, triageFuseEmpty)...)
 	}
 
+	// Beyond the reference's three tables: where the GPU time goes over
+	// time, and the timeline around the top overlap row when asked for.
+	add(triageBreakdown(doc, md, heading)...)
+	add(triageTimelines(doc, md, heading)...)
+
 	if len(doc.Warnings) > 0 {
 		add("")
 		add(heading(2, "Warnings"))
@@ -116,7 +122,7 @@ var (
 		"| Priority | Verdict | Kernel | Python scope | Formal signal | Dep risk | Recommendation |",
 		"| --- | --- | --- | --- | --- | --- | --- |",
 	}
-	triageOverlapEmpty = "| - | - | No overlap row cleared the 1.0% reporting bar. | - | - | - | - |"
+	triageOverlapEmpty = "| - | - | No rows cleared the 1.0% reporting bar. | - | - | - | - |"
 	triageFuseHeader   = []string{
 		"| Pattern | Confidence | Related GPU time | Share | Evidence kernels | Current kernel Python location | Candidate fused Python path | Rationale |",
 		"| --- | --- | ---: | ---: | --- | --- | --- | --- |",
@@ -153,11 +159,7 @@ func triageSections(doc *analyzer.Document, md bool, rows func(analyzer.Stage) [
 			if i > 0 {
 				out = append(out, "")
 			}
-			if md {
-				out = append(out, "### "+analyzer.StageLabel(s.stage))
-			} else {
-				out = append(out, "##### "+analyzer.StageLabel(s.stage))
-			}
+			out = append(out, triageStageHeading(md, s.stage))
 		}
 		out = append(out, header...)
 		out = append(out, s.rows...)
@@ -246,21 +248,89 @@ func triageOverlapRows(st analyzer.Stage) []string {
 		if o.SharePct < TriageMinSharePct {
 			continue
 		}
-		signal := fmt.Sprintf("share %.1f%%, exclusive %.0f%%, hidden %.0f%%", o.SharePct, o.ExclusivePct, o.HiddenPct)
+		signal := fmt.Sprintf("%.1f us, share %.1f%%, excl %.1f%% / hid %.1f%%", o.GPUTimeUS, o.SharePct, o.ExclusivePct, o.HiddenPct)
 		out = append(out, triageRow(o.Priority, o.Verdict, o.Kernel, o.Scope, signal, o.DepRisk, o.Recommendation))
 	}
 	return out
 }
 
+// triageBreakdown renders each stage's temporal breakdown (busy, idle,
+// compute, communication, memory, exposed communication).
+func triageBreakdown(doc *analyzer.Document, md bool, heading func(int, string) string) []string {
+	var out []string
+	for _, st := range doc.Stages {
+		if st.Breakdown == nil {
+			continue
+		}
+		if len(out) == 0 {
+			out = append(out, "", heading(2, "GPU Time Breakdown"))
+		} else {
+			out = append(out, "")
+		}
+		if len(doc.Stages) > 1 || st.Stage != analyzer.StageAll {
+			out = append(out, triageStageHeading(md, st.Stage))
+		}
+		var b strings.Builder
+		overlap.WriteBreakdownTable(&b, *st.Breakdown)
+		out = append(out, strings.Split(strings.TrimRight(b.String(), "\n"), "\n")...)
+	}
+	return out
+}
+
+// triageTimelines renders the ASCII timeline of each stage that has one.
+func triageTimelines(doc *analyzer.Document, md bool, heading func(int, string) string) []string {
+	var out []string
+	for _, st := range doc.Stages {
+		if st.Timeline == nil {
+			continue
+		}
+		if len(out) == 0 {
+			out = append(out, "", heading(2, "Timeline"))
+		} else {
+			out = append(out, "")
+		}
+		out = append(out, triageStageHeading(md, st.Stage)+" around "+st.Timeline.CenterKernel)
+		lines := strings.Split(strings.TrimRight(st.Timeline.String(), "\n"), "\n")
+		if md {
+			out = append(out, "```")
+			out = append(out, lines...)
+			out = append(out, "```")
+		} else {
+			out = append(out, lines...)
+		}
+	}
+	return out
+}
+
+func triageStageHeading(md bool, stage string) string {
+	if md {
+		return "### " + analyzer.StageLabel(stage)
+	}
+	return "##### " + analyzer.StageLabel(stage)
+}
+
+// triageFuseLocation writes a "path:line func" location the way the
+// reference's fuse table does: "func @ path:line".
+func triageFuseLocation(loc string) string {
+	path, fn, ok := strings.Cut(loc, " ")
+	if !ok || !strings.Contains(path, ":") {
+		return loc
+	}
+	return fn + " @ " + path
+}
+
 func triageFuseRows(st analyzer.Stage) []string {
 	var out []string
 	for _, f := range st.Fuse {
-		var ev []string
+		var ev, locs []string
 		for _, e := range f.Evidence {
 			ev = append(ev, fmt.Sprintf("%s (%.1f%%)", e.Kernel, e.SharePct))
 		}
+		for _, l := range f.CurrentLocations {
+			locs = append(locs, triageFuseLocation(l))
+		}
 		out = append(out, triageRow(f.Pattern, f.Confidence, fmt.Sprintf("%.2f ms", f.GPUTimeUS/1000),
-			fmt.Sprintf("%.1f%%", f.SharePct), strings.Join(ev, "<br>"), strings.Join(f.CurrentLocations, "<br>"),
+			fmt.Sprintf("%.1f%%", f.SharePct), strings.Join(ev, "<br>"), strings.Join(locs, "<br>"),
 			strings.Join(f.CandidatePaths, "<br>"), f.Rationale))
 	}
 	return out

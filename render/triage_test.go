@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,9 +11,10 @@ import (
 	"github.com/tracetriage/tracetriage/analyzer"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+// The -update flag (rewrite golden files) is bundleUpdate, defined in
+// bundle_test.go; a test binary can register it only once.
 
-func fixtureDoc(t *testing.T) *analyzer.Document {
+func triageFixtureDoc(t *testing.T) *analyzer.Document {
 	t.Helper()
 	doc, err := analyzer.Analyze(context.Background(), analyzer.Options{
 		Input: filepath.Join("..", "analyzer", "testdata", "sglang-mini-TP-0.trace.json"),
@@ -26,10 +26,10 @@ func fixtureDoc(t *testing.T) *analyzer.Document {
 	return doc
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func triageGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if *update {
+	if *bundleUpdate {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestTriageGolden(t *testing.T) {
-	doc := fixtureDoc(t)
+	doc := triageFixtureDoc(t)
 	for _, tt := range []struct {
 		file string
 		opts TriageOptions
@@ -58,12 +58,12 @@ func TestTriageGolden(t *testing.T) {
 		if err := Triage(&buf, doc, tt.opts); err != nil {
 			t.Fatal(err)
 		}
-		golden(t, tt.file, buf.Bytes())
+		triageGolden(t, tt.file, buf.Bytes())
 	}
 }
 
 func TestTriageLayout(t *testing.T) {
-	doc := fixtureDoc(t)
+	doc := triageFixtureDoc(t)
 	var buf bytes.Buffer
 	if err := Triage(&buf, doc, TriageOptions{}); err != nil {
 		t.Fatal(err)
@@ -75,7 +75,11 @@ func TestTriageLayout(t *testing.T) {
 		"| nvjet_tst_64x16 | gemm | 0.03 ms | 76.9% | 1 | python/sglang/srt/layers/linear.py:50 forward | aten::mm |\n",
 		"\n\n##### decode\n",
 		"| Memcpy HtoD (Pageable -> Device) | memory | 0.00 ms | 4.8% | 1 | unresolved | - |\n",
-		"Overlap Opportunity Table\nNot analysed",
+		"Overlap Opportunity Table\n##### extend/prefill\n| Priority | Verdict | Kernel | Python scope | Formal signal | Dep risk | Recommendation |\n",
+		"| P1 | headroom | void flashinfer::norm::FusedAddRMSNormKernel<8u, __nv_bfloat16> | python/sglang/srt/layers/layernorm.py:177 forward_cuda | 5.0 us, share 14.3%, excl 100.0% / hid 0.0% | low | try fusion |\n",
+		"Fuse Opportunity Table\n##### extend/prefill\n",
+		"| forward_cuda @ python/sglang/srt/layers/layernorm.py:177 |",
+		"GPU Time Breakdown\n##### extend/prefill\n| Measure | GPU time | Share of span |\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q", want)

@@ -17,6 +17,7 @@ import (
 // analyzeUsage is the help text of "tracetriage analyze".
 const analyzeUsage = `Usage: tracetriage analyze --input PATH [flags]
        tracetriage analyze --mapping-input PATH --formal-input PATH [flags]
+       tracetriage analyze --url URL [flags]
 
 Triage a PyTorch profiler (Kineto) trace: which GPU kernels take the time and
 which Python line launched each one. PATH is a trace file (.json or .json.gz)
@@ -33,6 +34,17 @@ Flags:
   --overlap-table-limit N   keep the first N overlap rows per stage (0 = all)
   --fuse-catalog FILE       extra fusion patterns (YAML)
   --timeline                ASCII timeline around the top overlap candidate
+
+Live capture (profile a running server, then analyse its trace):
+  --url URL                 single-trace mode: SGLang, vLLM or TensorRT-LLM server
+  --mapping-url URL, --formal-url URL
+                            two-trace mode from live servers
+  --output-dir DIR          where the server writes traces (vLLM: its
+                            torch_profiler_dir; TensorRT-LLM: TLLM_TORCH_PROFILE_TRACE)
+  --num-steps N, --probe-requests N, --probe-prompt TEXT, --probe-max-new-tokens N,
+  --probe-delay D, --profile-prefix P, --profile-by-stage auto|on|off,
+  --merge-profiles, --start-step N, --request-timeout D, --trace-timeout D
+                            see docs/live.md
 
 Exit status: 0 success, 1 the analysis failed, 2 bad command line.`
 
@@ -52,8 +64,8 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 		oLimit    = fs.Int("overlap-table-limit", 0, "overlap rows per stage (0 = all)")
 		fuseCat   = fs.String("fuse-catalog", "", "extra fusion patterns (YAML)")
 		timeline  = fs.Bool("timeline", false, "ASCII timeline around the top overlap candidate")
-		url       = fs.String("url", "", "live server to capture from")
 	)
+	capture := addCaptureFlags(fs)
 	fs.Usage = func() {} // -h prints analyzeUsage to stdout; errors are one line
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,26 +87,38 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 	if _, err := analyzer.CanonicalFramework(*framework); err != nil {
 		return usagef("--framework: %v", err)
 	}
+	single := *input != "" || capture.url != ""
+	two := *mapping != "" || *formal != "" || capture.mappingURL != "" || capture.formalURL != ""
 	switch {
-	case *url != "":
-		return usagef("--url: live capture is not part of this build yet; capture a trace and pass it with --input")
-	case *timeline && !analyzer.OverlapAnalysis:
-		return usagef("--timeline: the overlap analysis is not part of this build yet")
-	case *oLimit > 0 && !analyzer.OverlapAnalysis:
-		return usagef("--overlap-table-limit: the overlap analysis is not part of this build yet")
-	case *fuseCat != "" && !analyzer.FuseAnalysis:
-		return usagef("--fuse-catalog: the fusion analysis is not part of this build yet")
-	case *input != "" && (*mapping != "" || *formal != ""):
-		return usagef("use either --input or --mapping-input with --formal-input, not both")
-	case *input == "" && *mapping == "" && *formal == "":
-		return usagef("no trace given: pass --input PATH (a trace file or profile directory)")
-	case *input == "" && (*mapping == "" || *formal == ""):
-		return usagef("two-trace mode needs both --mapping-input and --formal-input")
+	case single && two:
+		return usagef("use either single-trace mode (--input or --url) or two-trace mode (--mapping-input/--mapping-url with --formal-input/--formal-url), not both")
+	case *input != "" && capture.url != "":
+		return usagef("use either --input or --url, not both")
+	case !single && !two:
+		return usagef("no trace given: pass --input PATH (a trace file or profile directory) or --url of a live server")
+	case two && (*mapping != "") == (capture.mappingURL != ""):
+		return usagef("two-trace mode needs exactly one of --mapping-input or --mapping-url")
+	case two && (*formal != "") == (capture.formalURL != ""):
+		return usagef("two-trace mode needs exactly one of --formal-input or --formal-url")
+	}
+	for _, c := range []struct {
+		role, url string
+		dst       *string
+	}{{"", capture.url, input}, {"mapping", capture.mappingURL, mapping}, {"formal", capture.formalURL, formal}} {
+		if c.url == "" {
+			continue
+		}
+		path, err := capture.capture(ctx, c.role, c.url, io)
+		if err != nil {
+			return err
+		}
+		*c.dst = path
 	}
 
 	opts := analyzer.Options{
 		Input: *input, MappingInput: *mapping, FormalInput: *formal,
 		Framework: *framework, FuseCatalog: *fuseCat,
+		OverlapTableLimit: *oLimit, Timeline: *timeline,
 	}
 	prog := newProgress(io.err, *input, *mapping, *formal)
 	if prog != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 
 const fixture = "../../analyzer/testdata/sglang-mini-TP-0.trace.json"
 
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func runAnalyzeCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, stdio{in: strings.NewReader(""), out: &out, err: &errb})
@@ -23,7 +24,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestAnalyzeText(t *testing.T) {
-	code, out, errOut := runCLI(t, "analyze", "--input", fixture)
+	code, out, errOut := runAnalyzeCLI(t, "analyze", "--input", fixture)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -39,7 +40,7 @@ func TestAnalyzeText(t *testing.T) {
 }
 
 func TestAnalyzeJSON(t *testing.T) {
-	code, out, errOut := runCLI(t, "analyze", "--input", fixture, "--format", "json", "--framework", "sgl")
+	code, out, errOut := runAnalyzeCLI(t, "analyze", "--input", fixture, "--format", "json", "--framework", "sgl")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -63,14 +64,15 @@ func TestAnalyzeJSON(t *testing.T) {
 }
 
 func TestAnalyzeMarkdownAndLimit(t *testing.T) {
-	code, out, _ := runCLI(t, "analyze", "--input", fixture, "--format", "markdown", "--kernel-table-limit", "1")
-	if code != 0 || !strings.HasPrefix(out, "# Triage View\n") || strings.Contains(out, "layernorm.py:177") {
+	code, out, _ := runAnalyzeCLI(t, "analyze", "--input", fixture, "--format", "markdown", "--kernel-table-limit", "1")
+	kernels := out[:strings.Index(out, "## Overlap Opportunity Table")]
+	if code != 0 || !strings.HasPrefix(out, "# Triage View\n") || strings.Contains(kernels, "layernorm.py:177") || !strings.Contains(kernels, "linear.py:50") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
 
 func TestAnalyzeTwoTrace(t *testing.T) {
-	code, out, errOut := runCLI(t, "analyze", "--mapping-input", "../../analyzer/testdata/sglang-mini-capture.json", "--formal-input", fixture)
+	code, out, errOut := runAnalyzeCLI(t, "analyze", "--mapping-input", "../../analyzer/testdata/sglang-mini-capture.json", "--formal-input", fixture)
 	if code != 0 || !strings.Contains(out, "Mode: mapping-formal") || !strings.Contains(out, "memory_pool.py:400 set_kv_buffer") {
 		t.Errorf("exit %d: %s\n%s", code, errOut, out)
 	}
@@ -98,6 +100,7 @@ func TestAnalyzeErrors(t *testing.T) {
 	invalid := writeFile(t, "bad.json", []byte(`{"traceEvents": [{"ph": "X",, }]}`))
 	notTrace := writeFile(t, "config-like.json", []byte(`{"hello": "world"}`))
 	empty := t.TempDir()
+	badCatalog := writeFile(t, "bad.yaml", []byte("patterns:\n  - name: x\n    bogus_field: 1\n"))
 
 	tests := []struct {
 		name string
@@ -108,13 +111,13 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"no input", []string{"analyze"}, 2, []string{"no trace given"}},
 		{"bad format", []string{"analyze", "--input", fixture, "--format", "yaml"}, 2, []string{"--format"}},
 		{"bad framework", []string{"analyze", "--input", fixture, "--framework", "pytorch"}, 2, []string{"unknown framework"}},
-		{"both modes", []string{"analyze", "--input", fixture, "--formal-input", fixture}, 2, []string{"either --input"}},
-		{"half two-trace", []string{"analyze", "--formal-input", fixture}, 2, []string{"--mapping-input"}},
+		{"both modes", []string{"analyze", "--input", fixture, "--formal-input", fixture}, 2, []string{"either single-trace mode"}},
+		{"input and url", []string{"analyze", "--input", fixture, "--url", "http://127.0.0.1:1"}, 2, []string{"either --input or --url"}},
+		{"half two-trace", []string{"analyze", "--formal-input", fixture}, 2, []string{"--mapping-input or --mapping-url"}},
 		{"unknown flag", []string{"analyze", "--bogus"}, 2, []string{"bogus"}},
 		{"stray argument", []string{"analyze", fixture}, 2, []string{"--input"}},
-		{"timeline before overlap", []string{"analyze", "--input", fixture, "--timeline"}, 2, []string{"--timeline", "not part of this build"}},
-		{"fuse catalog before fuse", []string{"analyze", "--input", fixture, "--fuse-catalog", "x.yaml"}, 2, []string{"--fuse-catalog"}},
-		{"url before live", []string{"analyze", "--url", "http://127.0.0.1:1"}, 2, []string{"--url"}},
+		{"missing fuse catalog", []string{"analyze", "--input", fixture, "--fuse-catalog", "/nonexistent/x.yaml"}, 1, []string{"/nonexistent/x.yaml"}},
+		{"invalid fuse catalog", []string{"analyze", "--input", fixture, "--fuse-catalog", badCatalog}, 1, []string{badCatalog}},
 		{"missing file", []string{"analyze", "--input", "/nonexistent/trace.json"}, 1, []string{"/nonexistent/trace.json", "not found"}},
 		{"truncated gzip", []string{"analyze", "--input", truncated}, 1, []string{truncated, "truncated"}},
 		{"invalid JSON", []string{"analyze", "--input", invalid}, 1, []string{invalid, "invalid JSON at byte offset"}},
@@ -122,7 +125,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"empty directory", []string{"analyze", "--input", empty}, 1, []string{empty, "no trace files found"}},
 	}
 	for _, tt := range tests {
-		code, out, errOut := runCLI(t, tt.args...)
+		code, out, errOut := runAnalyzeCLI(t, tt.args...)
 		if code != tt.code {
 			t.Errorf("%s: exit %d, want %d (stderr %q)", tt.name, code, tt.code, errOut)
 		}
@@ -141,14 +144,14 @@ func TestAnalyzeErrors(t *testing.T) {
 }
 
 func TestAnalyzeCPUOnly(t *testing.T) {
-	code, out, _ := runCLI(t, "analyze", "--input", "../../analyzer/testdata/cpu-only.json")
+	code, out, _ := runAnalyzeCLI(t, "analyze", "--input", "../../analyzer/testdata/cpu-only.json")
 	if code != 0 || !strings.Contains(out, "cpu-only.json has no GPU kernels") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 }
 
 func TestAnalyzeHelp(t *testing.T) {
-	code, out, _ := runCLI(t, "analyze", "-h")
+	code, out, _ := runAnalyzeCLI(t, "analyze", "-h")
 	if code != 0 || !strings.Contains(out, "--kernel-table-limit") {
 		t.Errorf("exit %d: %s", code, out)
 	}
@@ -165,5 +168,29 @@ func TestProgressReporter(t *testing.T) {
 	}
 	if newProgress(&buf, fixture) != nil {
 		t.Error("progress for a small file on a non-terminal")
+	}
+}
+
+func TestAnalyzeURLUnreachable(t *testing.T) {
+	code, out, errOut := runAnalyzeCLI(t, "analyze", "--url", "http://127.0.0.1:1", "--request-timeout", "2s")
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if code != 1 || out != "" || !strings.Contains(lines[len(lines)-1], "127.0.0.1:1") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestAnalyzeTimelineAndOverlap(t *testing.T) {
+	code, out, errOut := runAnalyzeCLI(t, "analyze", "--input", fixture, "--timeline", "--overlap-table-limit", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"Overlap Opportunity Table\n##### extend/prefill\n| Priority |", "GPU Time Breakdown", "Timeline\n##### extend/prefill around", "legend:", "Fuse Opportunity Table\n##### extend/prefill"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	overlap := out[strings.Index(out, "Overlap Opportunity Table"):strings.Index(out, "Fuse Opportunity Table")]
+	if n := len(regexp.MustCompile(`(?m)^\| P\d \|`).FindAllString(overlap, -1)); n != 2 { // one row per stage
+		t.Errorf("%d overlap rows with --overlap-table-limit 1:\n%s", n, overlap)
 	}
 }
