@@ -28,6 +28,8 @@ var (
 	reContext    = regexp.MustCompile(`(?:^|_)context_(\d+)`)
 	reGeneration = regexp.MustCompile(`(?:^|_|\))generation_(\d+)`)
 	reStep       = regexp.MustCompile(`(?i)step\[\s*([a-z_]+)`)
+	// TensorRT-LLM names the prefill phase "context" and decode "generation".
+	reTRTPhase = regexp.MustCompile(`(?:^|[^a-z])(context|ctx|generation|gen)[_ ]?(step|phase)`)
 )
 
 // AnnotationStage infers the serving stage of a record_function annotation
@@ -39,6 +41,8 @@ var (
 //     such batches (decode requests ride along as one-token extends);
 //   - SGLang step[EXTEND …], step[PREFILL …], step[MIXED …] → extend;
 //     step[DECODE …] → decode;
+//   - TensorRT-LLM phases: context_step / ctx_phase → extend,
+//     generation_step / gen_phase → decode;
 //   - otherwise the reference's words: "decode" → decode, "prefill" → extend.
 //
 // The reference recognised only the substrings generation_0 / generation_1,
@@ -66,6 +70,12 @@ func AnnotationStage(name string) string {
 		case "decode":
 			return StageDecode
 		}
+	}
+	if m := reTRTPhase.FindStringSubmatch(lower); m != nil {
+		if m[1] == "context" || m[1] == "ctx" {
+			return StageExtend
+		}
+		return StageDecode
 	}
 	switch {
 	case strings.Contains(lower, "decode"):
