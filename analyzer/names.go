@@ -130,6 +130,10 @@ type frameInfo struct {
 	line     int
 	function string
 	priority int // launch-site priority (triage-behaviour.md §7.3)
+	source   int // source-location priority of the location
+	// shown: framework code and not a wrapper, so it is the line shown
+	// when it is the chosen frame.
+	shown bool
 }
 
 // parseFrame splits "path(line): func" and normalises it.
@@ -147,6 +151,8 @@ func parseFrame(raw string) frameInfo {
 		}
 	}
 	fi.priority = framePriority(raw, fi.location)
+	fi.source = sourcePriority(fi.location)
+	fi.shown = PreferredPath(fi.location) && !lowSignal(fi.location)
 	return fi
 }
 

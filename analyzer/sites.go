@@ -148,9 +148,10 @@ type resolver struct {
 	launchByCo map[int64][]int32 // launches by correlation, sorted by start
 	extByCorr  map[int64]int64   // correlation -> External id
 	buf        []int32
-	// chains caches location and stack by the innermost active frame:
-	// frames nest, so it determines the whole active stack.
-	chains map[int32]chainSite
+	// chains caches location and stack by the names of the active frames
+	// (4 bytes per interned name, outermost first).
+	chains map[string]chainSite
+	key    []byte
 }
 
 type chainSite struct{ location, stack string }
@@ -159,7 +160,7 @@ func newResolver(t *trace.Trace) *resolver {
 	r := &resolver{
 		t: t, frames: newFrameIndex(t),
 		opsByExt: map[int64][]int32{}, launchByCo: map[int64][]int32{}, extByCorr: map[int64]int64{},
-		chains: map[int32]chainSite{},
+		chains: map[string]chainSite{},
 	}
 	for i := range t.Launches {
 		l := &t.Launches[i]
@@ -288,8 +289,12 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 // torch internals). The stack is the last 4 active frames of positive
 // priority.
 func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
-	inner := r.buf[len(r.buf)-1]
-	if c, ok := r.chains[inner]; ok {
+	r.key = r.key[:0]
+	for _, fi := range r.buf {
+		n := r.t.Frames[fi].Name
+		r.key = append(r.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+	}
+	if c, ok := r.chains[string(r.key)]; ok {
 		return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
 	}
 	var best *frameInfo
@@ -307,7 +312,7 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 		if info.priority > 0 {
 			stack = append(stack, info.location)
 		}
-		if p := sourcePriority(info.location); p > 0 && p >= shownPrio {
+		if p := info.source; p > 0 && p >= shownPrio {
 			shown, shownPrio = info, p
 		}
 	}
@@ -318,10 +323,10 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 		stack = []string{r.frames.frame(r.t.Frames[r.buf[len(r.buf)-1]].Name).location}
 	}
 	loc := best.location
-	if !(PreferredPath(loc) && !lowSignal(loc)) && shown != nil {
+	if !best.shown && shown != nil {
 		loc = shown.location
 	}
 	c := chainSite{location: loc, stack: strings.Join(stack, " -> ")}
-	r.chains[inner] = c
+	r.chains[string(r.key)] = c
 	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
 }
