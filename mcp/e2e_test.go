@@ -17,11 +17,13 @@ import (
 	"github.com/tracetriage/tracetriage/internal/testutil"
 )
 
-// e2eTraces are the real traces the end-to-end test calls the tools on
-// (two decode traces of one workload on two GPUs, for compare_traces).
+// The real traces the end-to-end test calls the tools on: a vLLM trace
+// whose kernels all map to Python lines (analyze_trace, kernel_sites), and
+// two SGLang decode traces of one workload on two GPUs (compare_traces).
 const (
-	e2eTrace  = "traces/llm-serving/sglang_b300_deepseek-r1_1782843274.7730265-TP-0-DECODE.trace.json.gz"
-	e2eTrace2 = "traces/llm-serving/sglang_mi300x_deepseek-r1_1782841132.2905657-TP-0-DECODE.trace.json.gz"
+	e2eTrace  = "traces/llm-serving/vllm_b200_gptoss_tp8_rank0_eager.json.gz"
+	e2eBefore = "traces/llm-serving/sglang_b300_deepseek-r1_1782843274.7730265-TP-0-DECODE.trace.json.gz"
+	e2eAfter  = "traces/llm-serving/sglang_mi300x_deepseek-r1_1782841132.2905657-TP-0-DECODE.trace.json.gz"
 )
 
 // e2eReport is what mcp/e2e/client.mjs prints.
@@ -122,8 +124,21 @@ func checkE2EReport(t *testing.T, rep e2eReport) {
 	if err := json.Unmarshal(rep.Calls[0].Structured, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Framework != "sglang" || len(doc.Stages) == 0 || len(doc.Stages[0].Kernels) == 0 {
+	if doc.Framework != "vllm" || len(doc.Stages) == 0 || len(doc.Stages[0].Kernels) == 0 || doc.Stages[0].Kernels[0].Sites[0].Path == "" {
 		t.Errorf("%s: analysis of %s: framework %q, %d stages", rep.Transport, e2eTrace, doc.Framework, len(doc.Stages))
+	}
+	calls := map[string]int{}
+	for _, c := range rep.Calls {
+		calls[c.Name]++
+		if c.Name == "compare_traces" {
+			var cmp CompareTracesOutput
+			if err := json.Unmarshal(c.Structured, &cmp); err != nil || len(cmp.Stages) == 0 || cmp.Stages[0].Stage != "decode" || cmp.Stages[0].BeforeGPUTimeUS <= 0 {
+				t.Errorf("%s: compare_traces: %v %s", rep.Transport, err, c.Structured)
+			}
+		}
+	}
+	if calls["kernel_sites"] != 2 || calls["compare_traces"] != 1 {
+		t.Errorf("%s: calls made %v", rep.Transport, calls)
 	}
 	for _, c := range rep.Calls {
 		t.Logf("%s %s: isError=%v %.1f ms progress=%d", rep.Transport, c.Name, c.IsError, c.MS, c.Progress)
@@ -135,7 +150,7 @@ func TestE2EOfficialClientStdio(t *testing.T) {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
 	node, dir := requireNodeClient(t)
-	trace, trace2 := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eTrace2)
+	trace, before, after := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eBefore), testutil.SharedFile(t, e2eAfter)
 	requireEngine(t, trace)
 	bin := buildBinary(t)
 	work := t.TempDir()
@@ -146,7 +161,8 @@ func TestE2EOfficialClientStdio(t *testing.T) {
 		"cwd":         t.TempDir(),
 		"expectTools": wantTools,
 		"trace":       trace,
-		"trace2":      trace2,
+		"before":      before,
+		"after":       after,
 		"extraCalls":  extraE2ECalls(t, work),
 	})
 	checkE2EReport(t, rep)
@@ -157,7 +173,7 @@ func TestE2EOfficialClientHTTP(t *testing.T) {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
 	node, dir := requireNodeClient(t)
-	trace, trace2 := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eTrace2)
+	trace, before, after := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eBefore), testutil.SharedFile(t, e2eAfter)
 	requireEngine(t, trace)
 	bin := buildBinary(t)
 	work := t.TempDir()
@@ -168,7 +184,8 @@ func TestE2EOfficialClientHTTP(t *testing.T) {
 		"url":         url,
 		"expectTools": wantTools,
 		"trace":       trace,
-		"trace2":      trace2,
+		"before":      before,
+		"after":       after,
 		"extraCalls":  extraE2ECalls(t, work),
 	})
 	checkE2EReport(t, rep)
@@ -182,7 +199,7 @@ func TestE2EClientRoots(t *testing.T) {
 		t.Skip("end-to-end test skipped in -short mode")
 	}
 	node, dir := requireNodeClient(t)
-	trace, trace2 := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eTrace2)
+	trace, before, after := testutil.SharedFile(t, e2eTrace), testutil.SharedFile(t, e2eBefore), testutil.SharedFile(t, e2eAfter)
 	requireEngine(t, trace)
 	bin := buildBinary(t)
 	cwd := t.TempDir() // the server's default root, which the client's replace
@@ -193,7 +210,8 @@ func TestE2EClientRoots(t *testing.T) {
 	plan := map[string]any{
 		"expectTools":        wantTools,
 		"trace":              trace,
-		"trace2":             trace2,
+		"before":             before,
+		"after":              after,
 		"roots":              []string{filepath.Dir(filepath.Dir(trace))},
 		"outsideClientRoots": local,
 	}

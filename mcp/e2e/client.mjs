@@ -6,8 +6,8 @@
 // Usage: node client.mjs PLAN.json
 //
 // The plan: {"transport": "stdio"|"http", "command", "args", "cwd" (stdio),
-// "url" (http), "expectTools": [...], "trace", "trace2", "roots" and
-// "outsideClientRoots" (client roots check),
+// "url" (http), "expectTools": [...], "trace" (analysed), "before" and
+// "after" (compared), "roots" and "outsideClientRoots" (client roots check),
 // "extraCalls": [{"name", "args", "expectError", "expectText"}]}.
 import { readFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -115,14 +115,13 @@ async function main() {
   check(!ks.isError, `kernel_sites(kernel) failed: ${ks.text}`);
   check(ks.structured.stages[0].kernels[0].name === k.name, 'kernel_sites(kernel): wrong kernel');
   const site = stage.kernels.flatMap((kr) => kr.sites).find((s) => s.path);
-  if (site) {
-    const bySite = await call('kernel_sites', { input: plan.trace, site: `${site.path}:${site.line}` });
-    check(!bySite.isError, `kernel_sites(site) failed: ${bySite.text}`);
-    check(bySite.structured.stages.some((s) => s.launched.length > 0), 'kernel_sites(site): nothing launched');
-  }
+  check(site, 'analyze_trace: no kernel of the first stage has a resolved launch site');
+  const bySite = await call('kernel_sites', { input: plan.trace, site: `${site.path}:${site.line}` });
+  check(!bySite.isError, `kernel_sites(site) failed: ${bySite.text}`);
+  check(bySite.structured.stages.some((s) => s.launched.length > 0), 'kernel_sites(site): nothing launched');
 
   // compare_traces.
-  const cmp = await call('compare_traces', { before: plan.trace, after: plan.trace2 });
+  const cmp = await call('compare_traces', { before: plan.before, after: plan.after });
   check(!cmp.isError, `compare_traces failed: ${cmp.text}`);
   check(cmp.structured.stages.length > 0, 'compare_traces: no stages');
 
