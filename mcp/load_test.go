@@ -3,6 +3,7 @@ package mcp
 import (
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -347,4 +348,32 @@ func benchWarm(b *testing.B, transport string, docs map[string]*analyzer.Documen
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// TestAnalyzeTraceRealAnswerSize: with the defaults, the answer of
+// analyze_trace on every real llm-serving trace stays well under 20k
+// tokens (about 4 bytes a token), structured and text content together.
+func TestAnalyzeTraceRealAnswerSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads every real trace; skipped in -short mode")
+	}
+	traces, _ := realTraces(t)
+	srv, err := New(Config{Roots: []string{filepath.Dir(traces[0])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := startClient(t, srv)
+	for _, p := range traces {
+		res := callTool(t, cl, "analyze_trace", map[string]any{"input": p})
+		if res.IsError {
+			t.Errorf("%s: %s", filepath.Base(p), resultText(res))
+			continue
+		}
+		sc, _ := json.Marshal(res.StructuredContent)
+		size := len(sc) + len(resultText(res))
+		t.Logf("%s: %d bytes (~%d tokens)", filepath.Base(p), size, size/4)
+		if size/4 > 12000 {
+			t.Errorf("%s: default answer is about %d tokens, want well under 20k", filepath.Base(p), size/4)
+		}
+	}
 }
