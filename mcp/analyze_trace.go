@@ -174,10 +174,13 @@ func (s *Server) loadDocument(ctx context.Context, req mcp.CallToolRequest, a tr
 		o.Progress = fan
 		s.log.Info("analysing", "input", opts.Input, "mapping", opts.MappingInput, "formal", opts.FormalInput, "framework", fw)
 		d, err := s.deps.Analyze(ctx, o)
-		if err != nil && !strings.Contains(err.Error(), what) {
-			return nil, fmt.Errorf("analyse %s: %w", what, err)
+		switch {
+		case err == nil:
+			return d, nil
+		case strings.Contains(err.Error(), what):
+			return nil, err // the engine's error names the trace already
 		}
-		return d, nil
+		return nil, fmt.Errorf("analyse %s: %w", what, err)
 	})
 	return doc, hit, err
 }

@@ -238,6 +238,15 @@ func TestAnalyzeTraceEngineErrors(t *testing.T) {
 	e.engine.err = errors.New("invalid JSON at byte 12")
 	wantError(t, e.call(t, "analyze_trace", map[string]any{"input": "a.json.gz"}), "analyze_trace failed", "invalid JSON at byte 12", "a.json.gz")
 
+	// An error that names the trace already is not wrapped again.
+	p := filepath.Join(e.srv.roots.operator[0], "a.json.gz")
+	e.engine.err = fmt.Errorf("load %s: %w: it starts with \"#\"", p, trace.ErrNotTrace)
+	res := e.call(t, "analyze_trace", map[string]any{"input": "a.json.gz"})
+	wantError(t, res, e.engine.err.Error(), "Kineto")
+	if n := strings.Count(resultText(res), p); n != 1 {
+		t.Errorf("the path appears %d times in %q", n, resultText(res))
+	}
+
 	for _, c := range []struct {
 		err  error
 		want string
