@@ -29,6 +29,9 @@ import (
 type Deps struct {
 	// Analyze loads traces and returns their analysis document.
 	Analyze func(ctx context.Context, opts analyzer.Options) (*analyzer.Document, error)
+	// Capture profiles a live server and waits for its traces
+	// (capture_trace).
+	Capture func(ctx context.Context, opts live.CaptureOptions) (*live.CaptureResult, error)
 	// Probe sends generations to a live server (probe_server).
 	Probe func(ctx context.Context, opts live.ProbeOptions) (*live.ProbeReport, error)
 	// Bundle writes the Markdown bundle of saved analyses (render_bundle).
@@ -42,6 +45,9 @@ type Deps struct {
 func (d Deps) withDefaults() Deps {
 	if d.Analyze == nil {
 		d.Analyze = analyzer.Analyze
+	}
+	if d.Capture == nil {
+		d.Capture = live.Capture
 	}
 	if d.Probe == nil {
 		d.Probe = live.Probe
@@ -146,7 +152,7 @@ func New(cfg Config) (*Server, error) {
 
 const instructions = `tracetriage reads PyTorch profiler (Kineto) traces of LLM serving engines (SGLang, vLLM, TensorRT-LLM).
 Start with analyze_trace on a trace file or profile directory; then kernel_sites to see where a kernel is launched or what a source line launches, and compare_traces for before/after. Sites are repo-relative path:line you can open.
-probe_server checks a running server's answers and latency; render_bundle merges saved analyses into one Markdown document; check_ci_runner_labels compares CI docs with the workflows.`
+capture_trace profiles a running server and returns the trace path to analyse; probe_server checks a running server's answers and latency; render_bundle merges saved analyses into one Markdown document; check_ci_runner_labels compares CI docs with the workflows.`
 
 // tools lists every tool in registration order.
 func (s *Server) tools() []server.ServerTool {
@@ -154,6 +160,7 @@ func (s *Server) tools() []server.ServerTool {
 		AnalyzeTrace,
 		KernelSites,
 		CompareTraces,
+		CaptureTrace,
 		ProbeServer,
 		RenderBundle,
 		CheckCIRunnerLabels,

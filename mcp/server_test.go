@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite the tool-schema snapshots in __
 func updateSnaps() bool { return *update || os.Getenv("UPDATE_TOOLSNAPS") != "" }
 
 // wantTools is the registration order clients see.
-var wantTools = []string{"analyze_trace", "kernel_sites", "compare_traces", "probe_server", "render_bundle", "check_ci_runner_labels"}
+var wantTools = []string{"analyze_trace", "kernel_sites", "compare_traces", "capture_trace", "probe_server", "render_bundle", "check_ci_runner_labels"}
 
 func TestToolsListOrderAndAnnotations(t *testing.T) {
 	e := newTestEnv(t, nil, nil)
@@ -40,6 +40,14 @@ func TestToolsListOrderAndAnnotations(t *testing.T) {
 		a := tool.Annotations
 		if tool.OutputSchema.Type != "object" {
 			t.Errorf("%s: no object output schema", tool.Name)
+		}
+		if tool.Name == "capture_trace" {
+			// It makes the server write new trace files and reaches a
+			// network service; it overwrites nothing.
+			if *a.ReadOnlyHint || *a.DestructiveHint || *a.IdempotentHint || !*a.OpenWorldHint {
+				t.Errorf("%s: annotations %+v, want not read-only, non-destructive, not idempotent, open-world", tool.Name, a)
+			}
+			continue
 		}
 		if tool.Name == "probe_server" {
 			// It changes nothing but reaches a network service, and each
