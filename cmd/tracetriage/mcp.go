@@ -32,7 +32,7 @@ func runMCP(ctx context.Context, args []string, io stdio) error {
 	httpAddr := fs.String("http", "", "serve streamable HTTP at `ADDR` (e.g. 127.0.0.1:8765, endpoint /mcp) instead of stdio")
 	var roots, hosts stringList
 	fs.Var(&roots, "root", "allow file arguments under `DIR` (repeatable; default the working directory, or the client's roots)")
-	fs.Var(&hosts, "allow-host", "let probe_server reach `HOST` (repeatable; default loopback only)")
+	fs.Var(&hosts, "allow-host", "let probe_server and capture_trace reach `HOST` (repeatable; default loopback only)")
 	cacheMB := fs.Int("cache-mb", mcp.DefaultCacheBytes>>20, "memory budget of the analysis cache in `MB`")
 	verbose := fs.Bool("v", false, "log each tool call to stderr")
 	if err := parseFlags(fs, args); err != nil {
