@@ -137,6 +137,9 @@ func (rs *rootSet) fetchClientRoots(ctx context.Context, sess server.ClientSessi
 // roots/list_changed notification or when the session ends).
 func (rs *rootSet) forget(sessionID string) { rs.clientRoots.Delete(sessionID) }
 
+// forgetAll drops the cached client roots of every session.
+func (rs *rootSet) forgetAll() { rs.clientRoots.Clear() }
+
 // fileURIPath turns a file:// URI into a local path.
 func fileURIPath(uri string) (string, bool) {
 	u, err := url.Parse(uri)

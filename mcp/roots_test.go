@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -162,4 +164,60 @@ func TestClientRootsReplaceTheDefault(t *testing.T) {
 	must(t, err)
 	c2 := startClient(t, srv2, client.WithRootsHandler(staticRoots{clientDir}))
 	wantError(t, callTool(t, c2, "analyze_trace", map[string]any{"input": filepath.Join(clientDir, "a.json")}), "outside the allowed roots", wd)
+}
+
+type mutableRoots struct {
+	mu    sync.Mutex
+	roots []string
+	asked int
+}
+
+func (m *mutableRoots) set(r ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.roots = r
+}
+
+func (m *mutableRoots) ListRoots(ctx context.Context, req mcp.ListRootsRequest) (*mcp.ListRootsResult, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.asked++
+	return staticRoots(m.roots).ListRoots(ctx, req)
+}
+
+// TestClientRootsListChanged: after notifications/roots/list_changed the
+// server asks the client again; until then it reuses what it was told.
+func TestClientRootsListChanged(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for _, d := range []string{a, b} {
+		must(t, os.WriteFile(filepath.Join(d, "a.json"), []byte("{}"), 0o644))
+	}
+	eng := &fakeEngine{docs: map[string]*analyzer.Document{"a.json": makeDoc("a", []string{"decode"}, 1, 1, 1)}}
+	srv, err := New(Config{Deps: Deps{Analyze: eng.Analyze}})
+	must(t, err)
+	roots := &mutableRoots{roots: []string{a}}
+	cl := startClient(t, srv, client.WithRootsHandler(roots))
+	if res := callTool(t, cl, "analyze_trace", map[string]any{"input": filepath.Join(a, "a.json")}); res.IsError {
+		t.Fatal(resultText(res))
+	}
+	wantError(t, callTool(t, cl, "analyze_trace", map[string]any{"input": filepath.Join(b, "a.json")}), "outside the allowed roots")
+	roots.set(b)
+	must(t, cl.RootListChanges(context.Background()))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res := callTool(t, cl, "analyze_trace", map[string]any{"input": filepath.Join(b, "a.json")})
+		if !res.IsError {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("roots not refreshed after list_changed: %s", resultText(res))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	wantError(t, callTool(t, cl, "analyze_trace", map[string]any{"input": filepath.Join(a, "a.json")}), "outside the allowed roots")
+	roots.mu.Lock()
+	defer roots.mu.Unlock()
+	if roots.asked != 2 {
+		t.Errorf("the server asked for the roots %d times, want 2 (once, then after the change)", roots.asked)
+	}
 }

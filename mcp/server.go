@@ -142,7 +142,11 @@ func New(cfg Config) (*Server, error) {
 	s.mcp.AddNotificationHandler(mcp.MethodNotificationRootsListChanged, func(ctx context.Context, _ mcp.JSONRPCNotification) {
 		if sess := server.ClientSessionFromContext(ctx); sess != nil {
 			s.roots.forget(sess.SessionID())
+			return
 		}
+		// Some transports (mcp-go's in-process one) deliver notifications
+		// without their session: ask every client again.
+		s.roots.forgetAll()
 	})
 	for _, t := range s.tools() {
 		s.mcp.AddTool(t.Tool, t.Handler)
