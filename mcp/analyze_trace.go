@@ -31,6 +31,7 @@ type AnalyzeTraceInput struct {
 	TopK         int      `json:"top_k,omitempty" jsonschema:"rows kept per table and stage, hottest first (default 8, at most 200)"`
 	MaxSites     int      `json:"max_sites,omitempty" jsonschema:"launch sites kept per kernel, best first (default 2)"`
 	Tables       []string `json:"tables,omitempty" jsonschema:"tables to return: any of kernels, overlap, fuse (default all three)"`
+	Timeline     bool     `json:"timeline,omitempty" jsonschema:"also return each stage's ASCII timeline of the GPU streams around its top overlap row (larger answer)"`
 }
 
 // AnalyzeTraceOutput is the analysis document of the trace (see
@@ -91,6 +92,11 @@ func AnalyzeTrace(s *Server) (mcp.Tool, server.ToolHandlerFunc) {
 			return out, "", err
 		}
 		out.Document, out.Totals = trimDocument(doc, stage, topK, maxSites, tables)
+		if !in.Timeline {
+			for i := range out.Stages {
+				out.Stages[i].Timeline = nil
+			}
+		}
 		out.Cached = cached
 		if stage != "" && len(out.Stages) == 0 {
 			return out, "", userErrorf("the trace has no %s stage (stages found: %s); call again without stage or with one of those", stage, stageNames(doc))
@@ -128,9 +134,11 @@ func (s *Server) loadDocument(ctx context.Context, req mcp.CallToolRequest, a tr
 	if !slices.Contains(frameworks, fw) {
 		return nil, false, userErrorf("framework %q is not known: use auto, sglang, vllm or trtllm", a.framework)
 	}
-	opts := analyzer.Options{Framework: fw}
+	// The timeline is always built, so that one cached analysis answers
+	// calls with and without it.
+	opts := analyzer.Options{Framework: fw, Timeline: true}
 	var key strings.Builder
-	fmt.Fprintf(&key, "fw=%s", fw)
+	fmt.Fprintf(&key, "fw=%s|tl", fw)
 	switch {
 	case a.input != "" && (a.mapping != "" || a.formal != ""):
 		return nil, false, userErrorf("give either input, or mapping_input and formal_input, not both")
@@ -353,6 +361,9 @@ func analysisMarkdown(out *AnalyzeTraceOutput) string {
 				break
 			}
 			fmt.Fprintf(&b, "- overlap %s %s: %s (%.1f%%, %s) at %s\n", o.Priority, o.Verdict, shorten(o.Kernel, 60), o.SharePct, o.Recommendation, o.Scope)
+		}
+		if st.Timeline != nil && len(st.Timeline.Streams) > 0 {
+			fmt.Fprintf(&b, "\n```\n%s\n```\n", strings.TrimRight(st.Timeline.String(), "\n"))
 		}
 		for j, f := range st.Fuse {
 			if j == 3 {

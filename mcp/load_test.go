@@ -377,3 +377,34 @@ func TestAnalyzeTraceRealAnswerSize(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzeTraceTimeline: the timeline comes only when asked for, from
+// the same cached analysis.
+func TestAnalyzeTraceTimeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads a real trace; skipped in -short mode")
+	}
+	p := testutil.SharedFile(t, "traces/distributed/hta_sampled_rank-0.json.gz")
+	srv, err := New(Config{Roots: []string{filepath.Dir(p)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := startClient(t, srv)
+	plain := decode[AnalyzeTraceOutput](t, callTool(t, cl, "analyze_trace", map[string]any{"input": p}))
+	res := callTool(t, cl, "analyze_trace", map[string]any{"input": p, "timeline": true})
+	with := decode[AnalyzeTraceOutput](t, res)
+	if !with.Cached {
+		t.Error("the timeline call did not reuse the cached analysis")
+	}
+	for _, st := range plain.Stages {
+		if st.Timeline != nil {
+			t.Errorf("%s: timeline returned without being asked for", st.Stage)
+		}
+	}
+	if len(with.Stages) == 0 || with.Stages[0].Timeline == nil || len(with.Stages[0].Timeline.Streams) == 0 {
+		t.Fatalf("no timeline in %+v", with.Stages)
+	}
+	if !strings.Contains(resultText(res), "legend:") {
+		t.Errorf("markdown lacks the timeline:\n%s", resultText(res))
+	}
+}
