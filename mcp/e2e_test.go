@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -275,4 +277,98 @@ func startHTTPServerIn(t *testing.T, cwd, bin string, args ...string) (string, f
 		t.Fatal("tracetriage mcp --http did not print its address")
 	}
 	return "", stop
+}
+
+// TestE2EBinaryStdio starts the built binary over stdio without any SDK:
+// every stdout line must be a JSON-RPC message, and responses (matched by
+// id, since their order is not guaranteed) must answer each request.
+func TestE2EBinaryStdio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test skipped in -short mode")
+	}
+	trace := testutil.SharedFile(t, e2eTrace)
+	requireEngine(t, trace)
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "mcp", "-v", "--root", filepath.Dir(trace))
+	cmd.Dir = t.TempDir()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	}()
+	call := func(id int, name string, args map[string]any) string {
+		b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": map[string]any{"name": name, "arguments": args}})
+		return string(b)
+	}
+	msgs := []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"go-e2e","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
+		call(3, "analyze_trace", map[string]any{"input": trace, "top_k": 3}),
+		call(4, "kernel_sites", map[string]any{"input": filepath.Base(trace), "kernel": "moe"}),
+		call(5, "analyze_trace", map[string]any{"input": "/etc/passwd"}),
+		`{"jsonrpc":"2.0","id":6,"method":"no/such/method"}`,
+	}
+	go func() {
+		for _, m := range msgs {
+			io.WriteString(stdin, m+"\n")
+		}
+	}()
+	byID := map[int]map[string]any{}
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 4<<20), 4<<20)
+	timer := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	for len(byID) < 6 && sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil || m["jsonrpc"] != "2.0" {
+			t.Fatalf("stdout line is not JSON-RPC: %.200q", sc.Text())
+		}
+		if id, ok := m["id"].(float64); ok {
+			byID[int(id)] = m
+		}
+	}
+	if len(byID) < 6 {
+		t.Fatalf("got %d of 6 responses; stderr: %s", len(byID), stderr.String())
+	}
+	result := func(id int) map[string]any {
+		r, _ := byID[id]["result"].(map[string]any)
+		return r
+	}
+	if tools, _ := result(2)["tools"].([]any); len(tools) != len(wantTools) {
+		t.Errorf("tools/list: %d tools, want %d", len(tools), len(wantTools))
+	}
+	if r := result(3); r["isError"] == true || r["structuredContent"] == nil {
+		t.Errorf("analyze_trace: %v", r)
+	} else if sc, _ := r["structuredContent"].(map[string]any); sc["framework"] != "vllm" {
+		t.Errorf("analyze_trace framework %v", sc["framework"])
+	}
+	if r := result(4); r["isError"] == true {
+		t.Errorf("kernel_sites: %v", r)
+	}
+	if r := result(5); r["isError"] != true || !strings.Contains(fmt.Sprint(r["content"]), "outside the allowed roots") {
+		t.Errorf("outside path: %v", r)
+	}
+	if _, ok := byID[6]["error"]; !ok {
+		t.Errorf("unknown method: want a JSON-RPC error, got %v", byID[6])
+	}
 }
