@@ -18,7 +18,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Kind is the shape of a node after anchors, aliases and tags are resolved
@@ -306,11 +308,69 @@ func parseBytes(file string, src []byte, opts []Option) (f *ast.File, err error)
 			f, err = nil, &Error{File: file, Syntax: true, Msg: fmt.Sprintf("the parser failed: %v", r)}
 		}
 	}()
-	f, err = parser.ParseBytes(src, 0, popts...)
+	tokens := lexer.Tokenize(string(src))
+	if tk := tooDeep(tokens); tk != nil {
+		line, col := 0, 0
+		if tk.Position != nil {
+			line, col = tk.Position.Line, tk.Position.Column
+		}
+		return nil, &Error{File: file, Line: line, Column: col, Msg: fmt.Sprintf("YAML nested deeper than %d levels", MaxDepth)}
+	}
+	f, err = parser.Parse(tokens, 0, popts...)
 	if err != nil {
 		return nil, syntaxError(file, err)
 	}
 	return f, nil
+}
+
+// tokenDepthLimit is the nesting at which the parser is not run at all:
+// its time grows with the square of the nesting (100,000 unclosed "[" take
+// tens of seconds) and deep block sequences exhaust memory. It is above
+// MaxDepth so that the conversion, which counts exactly, reports moderately
+// deep input.
+const tokenDepthLimit = 4 * MaxDepth
+
+// tooDeep estimates the nesting of a token stream and returns the token at
+// which it passes tokenDepthLimit, or nil. Flow collections are counted by
+// their brackets; block collections by a stack of the columns of "-", "?"
+// and mapping keys, a deeper column opening a level.
+func tooDeep(tokens token.Tokens) *token.Token {
+	flow := 0
+	var cols []int
+	var prev *token.Token
+	for _, tk := range tokens {
+		if tk == nil || tk.Position == nil || tk.Type == token.CommentType {
+			continue
+		}
+		col := -1
+		switch tk.Type {
+		case token.SequenceStartType, token.MappingStartType:
+			flow++
+		case token.SequenceEndType, token.MappingEndType:
+			if flow > 0 {
+				flow--
+			}
+		case token.DocumentHeaderType, token.DocumentEndType:
+			flow, cols = 0, cols[:0]
+		case token.SequenceEntryType, token.MappingKeyType:
+			col = tk.Position.Column
+		case token.MappingValueType:
+			if prev != nil && prev.Position.Line == tk.Position.Line {
+				col = prev.Position.Column
+			}
+		}
+		if col >= 0 && flow == 0 {
+			for len(cols) > 0 && cols[len(cols)-1] >= col {
+				cols = cols[:len(cols)-1]
+			}
+			cols = append(cols, col)
+		}
+		if flow+len(cols) > tokenDepthLimit {
+			return tk
+		}
+		prev = tk
+	}
+	return nil
 }
 
 // syntaxError turns a go-yaml error into a one-line *Error.

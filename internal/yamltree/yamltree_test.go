@@ -187,6 +187,10 @@ func TestTextLine(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	deep := strings.Repeat("[", MaxDepth+5) + strings.Repeat("]", MaxDepth+5)
+	var indented strings.Builder
+	for i := range 1000 {
+		indented.WriteString(strings.Repeat(" ", i) + "a:\n")
+	}
 	tests := []struct {
 		name, src string
 		opts      []Option
@@ -199,6 +203,16 @@ func TestParseErrors(t *testing.T) {
 		{"alias to no anchor", "a: *nope\n", nil, "f.yaml:1:4: alias *nope refers to no anchor defined before it", false},
 		{"alias before its anchor", "a: *x\nb: &x 1\n", nil, "f.yaml:1:4: alias *x refers to no anchor defined before it", false},
 		{"nesting too deep", deep, nil, fmt.Sprintf("nested deeper than %d levels", MaxDepth), false},
+		// Far too deep input is refused before the parser, whose time grows
+		// with the square of the nesting.
+		{"unclosed flow nesting", strings.Repeat("[", 100000), nil,
+			fmt.Sprintf("f.yaml:1:%d: YAML nested deeper than %d levels", tokenDepthLimit+1, MaxDepth), false},
+		{"quoted brackets do not hide nesting", strings.Repeat(`[ "]", `, 100000), nil,
+			fmt.Sprintf("f.yaml:1:%d: YAML nested deeper than %d levels", 7*tokenDepthLimit+1, MaxDepth), false},
+		{"indentation nesting", indented.String(), nil,
+			fmt.Sprintf("f.yaml:%d:%d: YAML nested deeper than %d levels", tokenDepthLimit+1, tokenDepthLimit+2, MaxDepth), false},
+		{"block sequence nesting", strings.Repeat("- ", 100000) + "x\n", nil,
+			fmt.Sprintf("f.yaml:1:%d: YAML nested deeper than %d levels", 2*tokenDepthLimit+1, MaxDepth), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
