@@ -461,7 +461,7 @@ func (c *converter) conv(n ast.Node, depth int) (*Node, error) {
 		}
 		out, ok := c.anchors[name]
 		if !ok {
-			return nil, c.errorf(n, "alias *%s refers to no anchor defined before it", name)
+			return nil, c.errorf(n, "alias *%s refers to no anchor defined before it", oneLine(name))
 		}
 		return out, nil
 	case *ast.MappingNode:
