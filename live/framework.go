@@ -3,10 +3,11 @@ package live
 import (
 	"context"
 	"fmt"
-	"github.com/tracetriage/tracetriage/analyzer"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tracetriage/tracetriage/analyzer"
 )
 
 // Framework names, as DetectFramework returns them: the engine's names.
