@@ -3,7 +3,9 @@ package mcp
 import (
 	"context"
 	"fmt"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -45,6 +47,16 @@ func CheckCIRunnerLabels(s *Server) (mcp.Tool, server.ToolHandlerFunc) {
 		out := CheckCIRunnerLabelsOutput{Docs: []string{}, Workflows: []string{}, Mismatches: []cirunners.Mismatch{}}
 		repo, err := s.roots.resolve(ctx, in.Repo, "repo")
 		if err != nil {
+			return out, "", err
+		}
+		// The check reads the workflows and the default docs below repo.
+		defaults := cirunners.DefaultDocs()
+		if err := s.roots.checkTree(ctx, repo, "repo", func(rel string) bool {
+			if dir, file := path.Split(rel); dir == ".github/workflows/" {
+				return strings.HasSuffix(file, ".yml") || strings.HasSuffix(file, ".yaml")
+			}
+			return slices.Contains(defaults, rel)
+		}); err != nil {
 			return out, "", err
 		}
 		var docs []string

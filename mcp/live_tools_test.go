@@ -122,6 +122,14 @@ func TestRenderBundle(t *testing.T) {
 	wantError(t, e.call(t, "render_bundle", map[string]any{}), "analysis_roots")
 	wantError(t, e.call(t, "render_bundle", map[string]any{"analysis_files": []string{"/etc/passwd"}}), "outside the allowed roots")
 	wantError(t, e.call(t, "render_bundle", map[string]any{"analysis_roots": []string{"../"}}), "outside the allowed roots")
+	// A planted link below an analysis root that leads out is refused.
+	leak := filepath.Join(e.root, "leak")
+	must(t, os.Mkdir(leak, 0o755))
+	secret := filepath.Join(t.TempDir(), "analysis.json")
+	must(t, os.WriteFile(secret, b, 0o644))
+	must(t, os.Symlink(secret, filepath.Join(leak, "analysis-x.json")))
+	wantError(t, e.call(t, "render_bundle", map[string]any{"analysis_roots": []string{"leak"}}), "analysis-x.json", "symbolic link", "outside the allowed roots")
+
 	empty := filepath.Join(e.root, "empty")
 	must(t, os.Mkdir(empty, 0o755))
 	wantError(t, e.call(t, "render_bundle", map[string]any{"analysis_roots": []string{"empty"}}), "render_bundle failed")
@@ -182,6 +190,13 @@ func TestCheckCIRunnerLabels(t *testing.T) {
 	wantError(t, e.call(t, "check_ci_runner_labels", map[string]any{"repo": "/etc"}), "outside the allowed roots")
 	wantError(t, e.call(t, "check_ci_runner_labels", map[string]any{"repo": "repo", "docs": []string{"../../x.md"}}), "outside the allowed roots")
 	wantError(t, e.call(t, "check_ci_runner_labels", map[string]any{"repo": "repo"}), "no CI docs")
+	// A planted workflow link that leads out is refused.
+	outside := filepath.Join(t.TempDir(), "x.yml")
+	must(t, os.WriteFile(outside, []byte("jobs: {}\n"), 0o644))
+	link := filepath.Join(e.root, "repo", ".github", "workflows", "leak.yml")
+	must(t, os.Symlink(outside, link))
+	wantError(t, e.call(t, "check_ci_runner_labels", map[string]any{"repo": "repo", "docs": []string{"docs/ci.md"}}), "leak.yml", "symbolic link")
+	must(t, os.Remove(link))
 	must(t, os.WriteFile(filepath.Join(e.root, "repo", ".github", "workflows", "bad.yml"), []byte("jobs: [\n"), 0o644))
 	wantError(t, e.call(t, "check_ci_runner_labels", map[string]any{"repo": "repo", "docs": []string{"docs/ci.md"}}), "bad.yml")
 }

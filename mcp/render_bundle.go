@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"context"
+	"path"
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -44,6 +45,13 @@ func RenderBundle(s *Server) (mcp.Tool, server.ToolHandlerFunc) {
 		for _, r := range in.AnalysisRoots {
 			p, err := s.roots.resolve(ctx, r, "analysis_roots entry")
 			if err != nil {
+				return out, "", err
+			}
+			// The bundle reads every analysis*.txt and analysis*.json below.
+			if err := s.roots.checkTree(ctx, p, "analysis_roots entry", func(rel string) bool {
+				base := path.Base(rel)
+				return strings.HasPrefix(base, "analysis") && (strings.HasSuffix(base, ".txt") || strings.HasSuffix(base, ".json"))
+			}); err != nil {
 				return out, "", err
 			}
 			opts.Roots = append(opts.Roots, p)

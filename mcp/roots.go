@@ -220,3 +220,31 @@ func insideAny(p string, roots []string) bool {
 	}
 	return false
 }
+
+// checkTree makes sure that every file below dir that match selects (by
+// its slash-separated path relative to dir) resolves inside the roots, for
+// tools whose engine reads the files it finds below a path argument. The
+// walk does not follow directory links, as the engines' walks do not.
+func (rs *rootSet) checkTree(ctx context.Context, dir, name string, match func(rel string) bool) error {
+	roots := rs.roots(ctx)
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // unreadable parts are the engine's to report
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if !match(filepath.ToSlash(rel)) {
+			return nil
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return nil
+		}
+		if !insideAny(real, roots) {
+			return &pathError{fmt.Sprintf("%s %q holds %s, a symbolic link that leads outside the allowed roots (%s); remove the link or copy its target under a root", name, dir, rel, strings.Join(roots, ", "))}
+		}
+		return nil
+	})
+}
