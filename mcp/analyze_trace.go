@@ -3,6 +3,7 @@ package mcp
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -165,6 +166,12 @@ func (s *Server) loadDocument(ctx context.Context, req mcp.CallToolRequest, a tr
 			key.WriteString("|-")
 			continue
 		}
+		// The engine discovers the traces in a profile directory itself.
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			if err := s.roots.checkTree(ctx, p, "profile directory", looksLikeTraceFile); err != nil {
+				return nil, false, err
+			}
+		}
 		id, err := fileIdentity(p)
 		if err != nil {
 			return nil, false, userErrorf("cannot read %s: %v", p, err)
@@ -191,6 +198,12 @@ func (s *Server) loadDocument(ctx context.Context, req mcp.CallToolRequest, a tr
 		return nil, fmt.Errorf("analyse %s: %w", what, err)
 	})
 	return doc, hit, err
+}
+
+// looksLikeTraceFile selects the files of a profile directory the engine
+// may read: traces and server_args.json.
+func looksLikeTraceFile(rel string) bool {
+	return strings.HasSuffix(rel, ".json") || strings.HasSuffix(rel, ".gz")
 }
 
 func intArg(name string, v, def, max int) (int, error) {

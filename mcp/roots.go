@@ -223,26 +223,28 @@ func insideAny(p string, roots []string) bool {
 
 // checkTree makes sure that every file below dir that match selects (by
 // its slash-separated path relative to dir) resolves inside the roots, for
-// tools whose engine reads the files it finds below a path argument. The
-// walk does not follow directory links, as the engines' walks do not.
+// tools whose engine reads the files it finds below a path argument. A
+// link to a directory outside the roots is refused too, whether or not
+// the engine would follow it.
 func (rs *rootSet) checkTree(ctx context.Context, dir, name string, match func(rel string) bool) error {
 	roots := rs.roots(ctx)
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
+		if err != nil || d.IsDir() {
 			return nil // unreadable parts are the engine's to report
 		}
-		if d.IsDir() {
-			return nil
-		}
 		rel, _ := filepath.Rel(dir, p)
-		if !match(filepath.ToSlash(rel)) {
+		link := d.Type()&fs.ModeSymlink != 0
+		if !link && !match(filepath.ToSlash(rel)) {
 			return nil
 		}
 		real, err := filepath.EvalSymlinks(p)
 		if err != nil {
 			return nil
 		}
-		if !insideAny(real, roots) {
+		if insideAny(real, roots) {
+			return nil
+		}
+		if st, err := os.Stat(real); err == nil && (st.IsDir() || match(filepath.ToSlash(rel))) {
 			return &pathError{fmt.Sprintf("%s %q holds %s, a symbolic link that leads outside the allowed roots (%s); remove the link or copy its target under a root", name, dir, rel, strings.Join(roots, ", "))}
 		}
 		return nil

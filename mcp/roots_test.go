@@ -101,6 +101,27 @@ func TestPathsInsideRootsAreAccepted(t *testing.T) {
 	}
 }
 
+// TestProfileDirectoryWithEscapingLink: a profile directory under a root
+// that holds a link to a trace (or a directory) outside the roots is
+// refused, since the engine would read it.
+func TestProfileDirectoryWithEscapingLink(t *testing.T) {
+	e, outside := safetyEnv(t)
+	prof := filepath.Join(e.root, "profile")
+	must(t, os.Mkdir(prof, 0o755))
+	must(t, os.WriteFile(filepath.Join(prof, "server_args.json"), []byte("{}"), 0o644))
+	// A link inside the roots is fine.
+	must(t, os.Symlink(filepath.Join(e.root, "a.json.gz"), filepath.Join(prof, "ok-TP-0.trace.json.gz")))
+	res := e.call(t, "analyze_trace", map[string]any{"input": "profile"})
+	if res.IsError && strings.Contains(resultText(res), "symbolic link") {
+		t.Fatalf("a link inside the roots was refused: %s", resultText(res))
+	}
+	must(t, os.Symlink(outside, filepath.Join(prof, "x-TP-1.trace.json.gz")))
+	wantError(t, e.call(t, "analyze_trace", map[string]any{"input": "profile"}), "x-TP-1.trace.json.gz", "symbolic link", "outside the allowed roots")
+	must(t, os.Remove(filepath.Join(prof, "x-TP-1.trace.json.gz")))
+	must(t, os.Symlink(filepath.Dir(outside), filepath.Join(prof, "run2")))
+	wantError(t, e.call(t, "analyze_trace", map[string]any{"input": "profile"}), "run2", "symbolic link")
+}
+
 func TestRootGivenThroughSymlink(t *testing.T) {
 	base := t.TempDir()
 	real := filepath.Join(base, "real")
