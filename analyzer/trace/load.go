@@ -36,7 +36,32 @@ type Options struct {
 }
 
 // Load reads one trace file (plain JSON or gzip, detected by content).
+//
+// It uses the fast parallel scanner when the file has the line layout
+// Kineto writes and the general parser otherwise (or when opts.General is
+// set); both produce the same Trace. When the fast path gives up part-way
+// (a layout it cannot read with certainty, or invalid text) the file is
+// read again with the general parser, which reports errors with their byte
+// offset, and Progress starts again from zero. Progress may be called from
+// a goroutine other than the caller's, never concurrently.
 func Load(ctx context.Context, path string, opts Options) (*Trace, error) {
+	if !opts.General {
+		t, err := loadFast(ctx, path, opts)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, errFallback) {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("load %s: %w", path, err)
+		}
+	}
+	return loadGeneral(ctx, path, opts)
+}
+
+// loadGeneral reads the trace with the general parser.
+func loadGeneral(ctx context.Context, path string, opts Options) (*Trace, error) {
 	src, err := Open(path, opts.Progress)
 	if err != nil {
 		return nil, err

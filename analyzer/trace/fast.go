@@ -1,0 +1,516 @@
+package trace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+)
+
+// The fast path. One goroutine reads the JSON text (gunzipping it when the
+// file is gzip) into blocks of fastBlock bytes and cuts each block after the
+// last "\n  {" in it: Kineto starts every traceEvents entry on its own line
+// with that indentation, and a raw newline cannot occur inside a JSON
+// string, so such a cut is at an entry boundary whenever the layout holds.
+// Workers scan the chunks in parallel, each with its own Builder, and the
+// calling goroutine merges their output in file order. Each chunk is parsed
+// with a validating scanner that does not trust the layout: a chunk must end
+// exactly where the next one begins (after a ',' between entries), so a cut
+// that was not at an entry boundary, or any invalid text, is detected; the
+// fast path then gives up and Load reads the file again with the general
+// parser, which reports any error with its offset.
+
+const (
+	fastBlock = 1 << 20
+	// fastMaxHold bounds how much text the fast path buffers without a cut
+	// (a huge header, an entry spanning many blocks, a long trailer); past
+	// it the file goes to the general parser.
+	fastMaxHold = 64 << 20
+)
+
+// errFallback says that the fast path cannot read this file with certainty
+// and that the general parser must.
+var errFallback = errors.New("the trace needs the general parser")
+
+// fastChunk is a piece of the traceEvents array handed to a worker.
+type fastChunk struct {
+	seq   int
+	buf   *[]byte // pooled block holding data
+	data  []byte
+	first bool // starts just after the array's '['
+	final bool // the last chunk of the file
+}
+
+// fastResult is a worker's output for one chunk.
+type fastResult struct {
+	c       *fastChunk
+	worker  int
+	t       *Trace   // the chunk's events; strings are the worker's
+	strLo   int      // index in the worker's table of newStrings[0]
+	newStrs []string // strings the worker interned for this chunk
+	status  chunkStatus
+	endAt   int // for chunkEnd: position in c.data after ']'
+}
+
+// loadFast reads the trace with the fast path, or returns errFallback (or
+// the context's error).
+func loadFast(ctx context.Context, path string, opts Options) (*Trace, error) {
+	src, err := Open(path, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	t, err := parseFast(ctx, src, path, runtime.GOMAXPROCS(0))
+	if errors.Is(err, errFallback) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	t.Bytes = src.Uncompressed()
+	return t, nil
+}
+
+// parseFast parses the JSON text of r with the given number of workers.
+func parseFast(ctx context.Context, r io.Reader, path string, workers int) (*Trace, error) {
+	workers = max(1, min(workers, 8))
+	pool := sync.Pool{New: func() any { b := make([]byte, 0, fastBlock); return &b }}
+
+	// The header: everything up to the traceEvents array's '['.
+	head := pool.Get().(*[]byte)
+	hb, eof, err := readMore((*head)[:0], r, fastBlock)
+	if err != nil {
+		return nil, errFallback
+	}
+	m := newMerger(path, workers)
+	var bare bool
+	var evStart int
+	for {
+		var ok, complete bool
+		evStart, bare, complete, ok = parseHeader(hb, &m.t.Meta, eof)
+		if !ok {
+			return nil, errFallback
+		}
+		if complete {
+			break
+		}
+		if eof || len(hb) >= fastMaxHold {
+			return nil, errFallback
+		}
+		if hb, eof, err = readMore(hb, r, len(hb)); err != nil {
+			return nil, errFallback
+		}
+	}
+	*head = hb
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan *fastChunk, workers)
+	results := make(chan *fastResult, 2*workers)
+	// tokens bounds the chunks between the reader and the merge, and so the
+	// memory held in blocks and unmerged results.
+	tokens := make(chan struct{}, 2*workers+2)
+	var wg sync.WaitGroup
+	var readErr error
+
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(chunks)
+		readErr = splitChunks(ctx, r, head, hb[evStart:], eof, &pool, chunks, tokens)
+	}()
+	var workerWG sync.WaitGroup
+	for w := range workers {
+		workerWG.Add(1)
+		go func() {
+			defer workerWG.Done()
+			runWorker(ctx, w, path, chunks, results)
+		}()
+	}
+	go func() { workerWG.Wait(); close(results) }()
+
+	err = m.run(ctx, results, tokens, &pool, bare)
+	cancel()
+	for range results { // let the workers finish
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	if readErr != nil {
+		return nil, errFallback
+	}
+	return m.t, nil
+}
+
+// readMore reads from r until b has grown by at least n bytes or r ends,
+// growing b as needed.
+func readMore(b []byte, r io.Reader, n int) ([]byte, bool, error) {
+	want := len(b) + n
+	if cap(b) < want {
+		nb := make([]byte, len(b), want)
+		copy(nb, b)
+		b = nb
+	}
+	for len(b) < want {
+		k, err := r.Read(b[len(b):want])
+		b = b[:len(b)+k]
+		if err == io.EOF {
+			return b, true, nil
+		}
+		if err != nil {
+			return b, false, err
+		}
+	}
+	return b, false, nil
+}
+
+// splitChunks reads r into pooled blocks and sends chunks cut after the
+// last "\n  {" of each block. carry is the text after the header, held in
+// the block *head.
+func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, eof bool, pool *sync.Pool, out chan<- *fastChunk, tokens chan struct{}) error {
+	cur, data := head, carry
+	first := true
+	for seq := 0; ; seq++ {
+		select {
+		case tokens <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		// Fill the block: at least fastBlock bytes beyond the carried text.
+		var err error
+		for !eof {
+			if data, eof, err = fillBlock(cur, data, r); err != nil {
+				return err
+			}
+			cut := -1
+			if !eof {
+				cut = lastCut(data)
+			}
+			if eof || cut > 0 {
+				break
+			}
+			// No entry boundary in the block: a file without the layout
+			// (compact or re-indented), or one huge entry.
+			if first || len(data) >= fastMaxHold {
+				return errFallback
+			}
+		}
+		c := &fastChunk{seq: seq, buf: cur, first: first, final: eof}
+		first = false
+		if eof {
+			c.data = data
+			select {
+			case out <- c:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		cut := lastCut(data)
+		c.data = data[:cut]
+		next := pool.Get().(*[]byte)
+		nb := append((*next)[:0], data[cut:]...)
+		*next = nb
+		select {
+		case out <- c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		cur, data = next, nb
+	}
+}
+
+// fillBlock reads into the block until it holds fastBlock bytes more than
+// the carried text (data, which starts the block), growing the block when
+// the carried text is already large.
+func fillBlock(buf *[]byte, data []byte, r io.Reader) ([]byte, bool, error) {
+	b, eof, err := readMore(data, r, fastBlock)
+	*buf = b
+	return b, eof, err
+}
+
+var cutMark = []byte("\n  {")
+
+// lastCut returns the position of the '{' of the last "\n  {" in data, or
+// -1.
+func lastCut(data []byte) int {
+	i := bytes.LastIndex(data, cutMark)
+	if i < 0 {
+		return -1
+	}
+	return i + len(cutMark) - 1
+}
+
+// runWorker parses chunks with one Builder whose string table persists
+// across the worker's chunks; each result carries the strings added for it.
+func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk, results chan<- *fastResult) {
+	b := NewBuilder(path)
+	var sc eventScanner
+	for c := range chunks {
+		if ctx.Err() != nil {
+			continue // drain
+		}
+		lo := b.t.Strings.Len()
+		b.t = &Trace{
+			Path:         path,
+			Strings:      b.t.Strings,
+			ThreadNames:  map[ThreadKey]Str{},
+			ProcessNames: map[Str]Str{},
+		}
+		status, end := sc.parseChunk(c.data, c.first, b)
+		res := &fastResult{
+			c: c, worker: w, t: b.t, strLo: lo,
+			newStrs: b.t.Strings.list[lo:b.t.Strings.Len():b.t.Strings.Len()],
+			status:  status, endAt: end,
+		}
+		select {
+		case results <- res:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// merger appends chunk results to one Trace in file order.
+type merger struct {
+	t     *Trace
+	remap [][]Str // per worker: worker string id -> trace string id
+}
+
+func newMerger(path string, workers int) *merger {
+	m := &merger{t: NewBuilder(path).Trace(), remap: make([][]Str, workers)}
+	for i := range m.remap {
+		m.remap[i] = []Str{0}
+	}
+	return m
+}
+
+// run merges results in sequence order, then parses the text after the
+// traceEvents array.
+func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens chan struct{}, pool *sync.Pool, bare bool) error {
+	pending := map[int]*fastResult{}
+	next := 0
+	ended, sawFinal := false, false
+	var trailer []byte
+	for {
+		var r *fastResult
+		var ok bool
+		select {
+		case r, ok = <-results:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		if !ok {
+			break
+		}
+		pending[r.c.seq] = r
+		for {
+			r := pending[next]
+			if r == nil {
+				break
+			}
+			delete(pending, next)
+			next++
+			switch {
+			case ended:
+				trailer = append(trailer, r.c.data...)
+			case r.status == chunkBad:
+				return errFallback
+			case r.status == chunkMore && r.c.final:
+				return errFallback // the array does not end
+			default:
+				if !m.add(r) {
+					return errFallback
+				}
+				if r.status == chunkEnd {
+					ended = true
+					trailer = append(trailer, r.c.data[r.endAt:]...)
+				}
+			}
+			sawFinal = sawFinal || r.c.final
+			pool.Put(r.c.buf)
+			<-tokens
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if !ended || !sawFinal || len(pending) > 0 {
+		return errFallback
+	}
+	if !parseTrailer(trailer, &m.t.Meta, bare) {
+		return errFallback
+	}
+	return nil
+}
+
+// add merges one chunk's events, remapping its string ids.
+func (m *merger) add(r *fastResult) bool {
+	rm := m.remap[r.worker]
+	if r.strLo != len(rm) {
+		return false
+	}
+	s := m.t.Strings
+	for _, str := range r.newStrs {
+		rm = append(rm, s.InternString(str))
+	}
+	m.remap[r.worker] = rm
+	t, c := m.t, r.t
+	t.Events += c.Events
+	t.Malformed += c.Malformed
+	for _, k := range c.Kernels {
+		k.Name, k.Cat, k.PID, k.TID = rm[k.Name], rm[k.Cat], rm[k.PID], rm[k.TID]
+		t.Kernels = append(t.Kernels, k)
+	}
+	for _, l := range c.Launches {
+		l.Name, l.PID, l.TID, l.Kernel = rm[l.Name], rm[l.PID], rm[l.TID], rm[l.Kernel]
+		t.Launches = append(t.Launches, l)
+	}
+	for _, o := range c.CPUOps {
+		o.Name, o.PID, o.TID = rm[o.Name], rm[o.PID], rm[o.TID]
+		t.CPUOps = append(t.CPUOps, o)
+	}
+	for _, f := range c.Frames {
+		f.Name, f.PID, f.TID = rm[f.Name], rm[f.PID], rm[f.TID]
+		t.Frames = append(t.Frames, f)
+	}
+	for _, a := range c.Annotations {
+		a.Name, a.PID, a.TID = rm[a.Name], rm[a.PID], rm[a.TID]
+		t.Annotations = append(t.Annotations, a)
+	}
+	for k, v := range c.ThreadNames {
+		t.ThreadNames[ThreadKey{rm[k.PID], rm[k.TID]}] = rm[v]
+	}
+	for k, v := range c.ProcessNames {
+		t.ProcessNames[rm[k]] = rm[v]
+	}
+	return true
+}
+
+// parseHeader scans the start of the JSON text up to the traceEvents
+// array's '[' and records the trace-level fields before it. It returns the
+// position after '[', whether the text is a bare array of events, whether
+// the header was complete in b, and false when the fast path cannot read
+// it (invalid text, escaped keys, no traceEvents array).
+func parseHeader(b []byte, meta *Meta, eof bool) (evStart int, bare, complete, ok bool) {
+	i := 0
+	for i < len(b) { // whitespace and a UTF-8 byte-order mark, as firstByte skips them
+		switch b[i] {
+		case ' ', '\t', '\r', '\n', 0xef, 0xbb, 0xbf:
+			i++
+			continue
+		}
+		break
+	}
+	if i >= len(b) {
+		return 0, false, false, !eof
+	}
+	switch b[i] {
+	case '[':
+		return i + 1, true, true, true
+	case '{':
+	default:
+		return 0, false, false, false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return 0, false, false, false
+	}
+	// A key that is incomplete at the end of b means "read more".
+	more := func(i int) (int, bool, bool, bool) { return 0, false, false, !eof && i >= len(b) }
+	for {
+		if i >= len(b) {
+			return more(i)
+		}
+		if b[i] != '"' {
+			return 0, false, false, false
+		}
+		ks := i + 1
+		ke, kesc, ok := scanString(b, i)
+		if !ok {
+			return more(ke)
+		}
+		if kesc {
+			return 0, false, false, false
+		}
+		key := b[ks : ke-1]
+		i = skipWS(b, ke)
+		if i >= len(b) {
+			return more(i)
+		}
+		if b[i] != ':' {
+			return 0, false, false, false
+		}
+		i = skipWS(b, i+1)
+		if string(key) == "traceEvents" {
+			if i >= len(b) {
+				return more(i)
+			}
+			if b[i] != '[' {
+				return 0, false, false, false
+			}
+			return i + 1, false, true, true
+		}
+		vs := i
+		if i, ok = skipValue(b, i, 0); !ok {
+			return more(i)
+		}
+		readMeta(string(key), b[vs:i], meta)
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return more(i)
+		}
+		if b[i] != ',' {
+			return 0, false, false, false // '}' without traceEvents, or invalid
+		}
+		i = skipWS(b, i+1)
+	}
+}
+
+// parseTrailer scans the text after the traceEvents array: the rest of the
+// top-level object (recording trace-level fields) or, for a bare array,
+// only whitespace.
+func parseTrailer(b []byte, meta *Meta, bare bool) bool {
+	i := skipWS(b, 0)
+	if bare {
+		return i == len(b)
+	}
+	for {
+		if i >= len(b) {
+			return false
+		}
+		if b[i] == '}' {
+			return skipWS(b, i+1) == len(b)
+		}
+		if b[i] != ',' {
+			return false
+		}
+		i = skipWS(b, i+1)
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		ks := i + 1
+		ke, kesc, ok := scanString(b, i)
+		if !ok || kesc {
+			return false
+		}
+		key := string(b[ks : ke-1])
+		if key == "traceEvents" {
+			return false
+		}
+		i = skipWS(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipWS(b, i+1)
+		vs := i
+		if i, ok = skipValue(b, i, 0); !ok {
+			return false
+		}
+		readMeta(key, b[vs:i], meta)
+		i = skipWS(b, i)
+	}
+}
