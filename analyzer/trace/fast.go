@@ -174,6 +174,7 @@ func readMore(b []byte, r io.Reader, n int) ([]byte, bool, error) {
 func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, eof bool, pool *sync.Pool, out chan<- *fastChunk, tokens chan struct{}) error {
 	cur, data := head, carry
 	first := true
+	var mark []byte
 	for seq := 0; ; seq++ {
 		select {
 		case tokens <- struct{}{}:
@@ -186,9 +187,12 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 			if data, eof, err = fillBlock(cur, data, r); err != nil {
 				return err
 			}
+			if mark == nil {
+				mark = detectMark(data)
+			}
 			cut := -1
 			if !eof {
-				cut = lastCut(data)
+				cut = lastCut(data, mark)
 			}
 			if eof || cut > 0 {
 				break
@@ -210,7 +214,7 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 				return ctx.Err()
 			}
 		}
-		cut := lastCut(data)
+		cut := lastCut(data, mark)
 		c.data = data[:cut]
 		next := pool.Get().(*[]byte)
 		nb := append((*next)[:0], data[cut:]...)
@@ -233,16 +237,44 @@ func fillBlock(buf *[]byte, data []byte, r io.Reader) ([]byte, bool, error) {
 	return b, eof, err
 }
 
-var cutMark = []byte("\n  {")
+// kinetoMark starts every entry of traceEvents in the layout Kineto writes.
+var kinetoMark = []byte("\n  {")
 
-// lastCut returns the position of the '{' of the last "\n  {" in data, or
-// -1.
-func lastCut(data []byte) int {
-	i := bytes.LastIndex(data, cutMark)
+// detectMark returns the text between the first two entries of the array
+// whose text starts data, from the first entry's closing '}' to the second
+// one's '{': "},\n  {" in Kineto's layout, "},\n    {" in a file re-indented
+// by json.dump(indent=2), "}, {" in a compact dump. Cutting blocks at the
+// last copy of it finds an entry boundary in nearly every block; a copy
+// inside a string is caught by the chunk chain check. Without two entries
+// in data it returns Kineto's mark.
+func detectMark(data []byte) []byte {
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return kinetoMark
+	}
+	end, ok := skipValue(data, i, 0)
+	if !ok {
+		return kinetoMark
+	}
+	j := skipWS(data, end)
+	if j >= len(data) || data[j] != ',' {
+		return kinetoMark
+	}
+	k := skipWS(data, j+1)
+	if k >= len(data) || data[k] != '{' {
+		return kinetoMark
+	}
+	return bytes.Clone(data[end-1 : k+1])
+}
+
+// lastCut returns the position of the '{' that ends the last copy of mark
+// in data, or -1.
+func lastCut(data, mark []byte) int {
+	i := bytes.LastIndex(data, mark)
 	if i < 0 {
 		return -1
 	}
-	return i + len(cutMark) - 1
+	return i + len(mark) - 1
 }
 
 // runWorker parses chunks with one Builder whose string table persists
@@ -255,11 +287,19 @@ func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk
 			continue // drain
 		}
 		lo := b.t.Strings.Len()
+		prev := b.t
+		// Size this chunk's slices like the last one's, sparing the
+		// copies of growing them.
 		b.t = &Trace{
 			Path:         path,
-			Strings:      b.t.Strings,
+			Strings:      prev.Strings,
 			ThreadNames:  map[ThreadKey]Str{},
 			ProcessNames: map[Str]Str{},
+			Kernels:      make([]Kernel, 0, len(prev.Kernels)),
+			Launches:     make([]Launch, 0, len(prev.Launches)),
+			CPUOps:       make([]CPUOp, 0, len(prev.CPUOps)),
+			Frames:       make([]Frame, 0, len(prev.Frames)),
+			Annotations:  make([]Annotation, 0, len(prev.Annotations)),
 		}
 		status, end := sc.parseChunk(c.data, c.first, b)
 		res := &fastResult{

@@ -28,11 +28,8 @@ const (
 // skipWS returns the position of the first byte at or after i that is not
 // JSON whitespace.
 func skipWS(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\n', '\r', '\t':
-			i++
-		default:
+	for ; i < len(b); i++ {
+		if c := b[i]; c > ' ' || c != ' ' && c != '\n' && c != '\r' && c != '\t' {
 			return i
 		}
 	}
