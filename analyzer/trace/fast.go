@@ -63,7 +63,7 @@ func loadFast(ctx context.Context, path string, opts Options) (*Trace, error) {
 		return nil, err
 	}
 	defer src.Close()
-	t, err := parseFast(ctx, src, path, runtime.GOMAXPROCS(0))
+	t, err := parseFast(ctx, src, path, runtime.GOMAXPROCS(0), fastBlock)
 	if errors.Is(err, errFallback) {
 		return nil, err
 	}
@@ -74,14 +74,17 @@ func loadFast(ctx context.Context, path string, opts Options) (*Trace, error) {
 	return t, nil
 }
 
-// parseFast parses the JSON text of r with the given number of workers.
-func parseFast(ctx context.Context, r io.Reader, path string, workers int) (*Trace, error) {
+// parseFast parses the JSON text of r with the given number of workers,
+// reading blocks of the given size (tests use tiny blocks to put chunk
+// boundaries everywhere).
+func parseFast(ctx context.Context, r io.Reader, path string, workers, block int) (*Trace, error) {
 	workers = max(1, min(workers, 8))
-	pool := sync.Pool{New: func() any { b := make([]byte, 0, fastBlock); return &b }}
+	block = max(1, block)
+	pool := sync.Pool{New: func() any { b := make([]byte, 0, block); return &b }}
 
 	// The header: everything up to the traceEvents array's '['.
 	head := pool.Get().(*[]byte)
-	hb, eof, err := readMore((*head)[:0], r, fastBlock)
+	hb, eof, err := readMore((*head)[:0], r, block)
 	if err != nil {
 		return nil, errFallback
 	}
@@ -100,7 +103,7 @@ func parseFast(ctx context.Context, r io.Reader, path string, workers int) (*Tra
 		if eof || len(hb) >= fastMaxHold {
 			return nil, errFallback
 		}
-		if hb, eof, err = readMore(hb, r, len(hb)); err != nil {
+		if hb, eof, err = readMore(hb, r, max(block, len(hb))); err != nil {
 			return nil, errFallback
 		}
 	}
@@ -120,7 +123,7 @@ func parseFast(ctx context.Context, r io.Reader, path string, workers int) (*Tra
 	go func() {
 		defer wg.Done()
 		defer close(chunks)
-		readErr = splitChunks(ctx, r, head, hb[evStart:], eof, &pool, chunks, tokens)
+		readErr = splitChunks(ctx, r, head, hb[evStart:], eof, block, &pool, chunks, tokens)
 	}()
 	var workerWG sync.WaitGroup
 	for w := range workers {
@@ -169,9 +172,9 @@ func readMore(b []byte, r io.Reader, n int) ([]byte, bool, error) {
 }
 
 // splitChunks reads r into pooled blocks and sends chunks cut after the
-// last "\n  {" of each block. carry is the text after the header, held in
-// the block *head.
-func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, eof bool, pool *sync.Pool, out chan<- *fastChunk, tokens chan struct{}) error {
+// last entry separator (see detectMark) of each block. carry is the text
+// after the header, held in the block *head.
+func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, eof bool, block int, pool *sync.Pool, out chan<- *fastChunk, tokens chan struct{}) error {
 	cur, data := head, carry
 	first := true
 	var mark []byte
@@ -181,17 +184,18 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		// Fill the block: at least fastBlock bytes beyond the carried text.
+		// Fill the block: at least block bytes beyond the carried text.
 		var err error
 		for !eof {
-			if data, eof, err = fillBlock(cur, data, r); err != nil {
+			if data, eof, err = readMore(data, r, block); err != nil {
 				return err
 			}
+			*cur = data
 			if mark == nil {
-				mark = detectMark(data)
+				mark = detectMark(data, eof)
 			}
 			cut := -1
-			if !eof {
+			if !eof && mark != nil {
 				cut = lastCut(data, mark)
 			}
 			if eof || cut > 0 {
@@ -199,7 +203,7 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 			}
 			// No entry boundary in the block: a file without the layout
 			// (compact or re-indented), or one huge entry.
-			if first || len(data) >= fastMaxHold {
+			if mark != nil && first && len(data) >= fastBlock || len(data) >= fastMaxHold {
 				return errFallback
 			}
 		}
@@ -228,15 +232,6 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 	}
 }
 
-// fillBlock reads into the block until it holds fastBlock bytes more than
-// the carried text (data, which starts the block), growing the block when
-// the carried text is already large.
-func fillBlock(buf *[]byte, data []byte, r io.Reader) ([]byte, bool, error) {
-	b, eof, err := readMore(data, r, fastBlock)
-	*buf = b
-	return b, eof, err
-}
-
 // kinetoMark starts every entry of traceEvents in the layout Kineto writes.
 var kinetoMark = []byte("\n  {")
 
@@ -245,24 +240,31 @@ var kinetoMark = []byte("\n  {")
 // one's '{': "},\n  {" in Kineto's layout, "},\n    {" in a file re-indented
 // by json.dump(indent=2), "}, {" in a compact dump. Cutting blocks at the
 // last copy of it finds an entry boundary in nearly every block; a copy
-// inside a string is caught by the chunk chain check. Without two entries
-// in data it returns Kineto's mark.
-func detectMark(data []byte) []byte {
+// inside a string is caught by the chunk chain check. It returns nil when
+// data does not yet hold two entries, and Kineto's mark when the array does
+// not start with two objects.
+func detectMark(data []byte, eof bool) []byte {
+	more := func(i int) []byte {
+		if i >= len(data) && !eof {
+			return nil
+		}
+		return kinetoMark
+	}
 	i := skipWS(data, 0)
 	if i >= len(data) || data[i] != '{' {
-		return kinetoMark
+		return more(i)
 	}
 	end, ok := skipValue(data, i, 0)
 	if !ok {
-		return kinetoMark
+		return more(end)
 	}
 	j := skipWS(data, end)
 	if j >= len(data) || data[j] != ',' {
-		return kinetoMark
+		return more(j)
 	}
 	k := skipWS(data, j+1)
 	if k >= len(data) || data[k] != '{' {
-		return kinetoMark
+		return more(k)
 	}
 	return bytes.Clone(data[end-1 : k+1])
 }

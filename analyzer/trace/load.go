@@ -175,37 +175,41 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// sniff returns the first non-space byte of r without consuming it.
-func sniff(br *bufio.Reader) (byte, error) {
+// sniff returns the first byte of r that is not whitespace or part of a
+// UTF-8 byte-order mark, without consuming it, and how many bytes it
+// skipped.
+func sniff(br *bufio.Reader) (byte, int64, error) {
+	var n int64
 	for {
 		c, err := br.ReadByte()
 		if err != nil {
-			return 0, err
+			return 0, n, err
 		}
 		switch c {
 		case ' ', '\t', '\r', '\n', 0xef, 0xbb, 0xbf: // whitespace and a UTF-8 BOM
+			n++
 			continue
 		}
-		return c, br.UnreadByte()
+		return c, n, br.UnreadByte()
 	}
 }
 
 var errEmpty = fmt.Errorf("%w: the file is empty", ErrNotTrace)
 
-func firstByte(r io.Reader) (*bufio.Reader, byte, error) {
+func firstByte(r io.Reader) (*bufio.Reader, byte, int64, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(r, 1<<20)
 	}
-	c, err := sniff(br)
+	c, lead, err := sniff(br)
 	if err == io.EOF {
-		return br, 0, errEmpty
+		return br, 0, lead, errEmpty
 	}
 	if err != nil {
-		return br, 0, err
+		return br, 0, lead, err
 	}
 	if c != '{' && c != '[' {
-		return br, 0, fmt.Errorf("%w: it starts with %q; expected a JSON object with traceEvents or an array of events", ErrNotTrace, bytes.TrimSpace([]byte{c}))
+		return br, 0, lead, fmt.Errorf("%w: it starts with %q; expected a JSON object with traceEvents or an array of events", ErrNotTrace, bytes.TrimSpace([]byte{c}))
 	}
-	return br, c, nil
+	return br, c, lead, nil
 }
