@@ -70,7 +70,7 @@ var synthCases = []struct {
 	{"layout-mark-nested", "{\"traceEvents\": [\n  {\"ph\": \"X\", \"cat\": \"kernel\", \"name\": \"a\", \"ts\": 1, \"dur\": 1, \"args\": {\"stream\": 1, \"l\": [\n  {\"x\": 1},\n  {\"y\": 2}]}},\n  " + named(`"b"`) + "\n  ]}", true},
 	{"duplicate-trace-events", "{\"traceEvents\": [\n  " + named(`"a"`) + "\n  ], \"traceEvents\": [\n  " + named(`"b"`) + "\n  ]}", false},
 	// Invalid texts: both parsers must fail (the fast path by giving up).
-	{"bad-trailing-comma", kineto(named(`"a"`)+","), false},
+	{"bad-trailing-comma", kineto(named(`"a"`) + ","), false},
 	{"bad-missing-comma", "{\"traceEvents\": [\n  " + named(`"a"`) + "\n  " + named(`"b"`) + "\n  ]}", false},
 	{"bad-control-char", kineto(named("\"a\tb\"")), false},
 	{"bad-escape", kineto(named(`"a\x"`)), false},
