@@ -63,7 +63,7 @@ func loadFast(ctx context.Context, path string, opts Options) (*Trace, error) {
 		return nil, err
 	}
 	defer src.Close()
-	t, err := parseFast(ctx, src, path, runtime.GOMAXPROCS(0), fastBlock)
+	t, err := parseFast(ctx, src, path, runtime.GOMAXPROCS(0), fastBlock, src.jsonSizeHint())
 	if errors.Is(err, errFallback) {
 		return nil, err
 	}
@@ -77,7 +77,11 @@ func loadFast(ctx context.Context, path string, opts Options) (*Trace, error) {
 // parseFast parses the JSON text of r with the given number of workers,
 // reading blocks of the given size (tests use tiny blocks to put chunk
 // boundaries everywhere).
-func parseFast(ctx context.Context, r io.Reader, path string, workers, block int) (*Trace, error) {
+//
+// sizeHint, when not 0, is the expected size of the JSON text: the merged
+// event slices are then sized once from the event density of the first
+// megabytes instead of growing by copies.
+func parseFast(ctx context.Context, r io.Reader, path string, workers, block int, sizeHint int64) (*Trace, error) {
 	workers = max(1, min(workers, 8))
 	block = max(1, block)
 	pool := sync.Pool{New: func() any { b := make([]byte, 0, block); return &b }}
@@ -89,6 +93,7 @@ func parseFast(ctx context.Context, r io.Reader, path string, workers, block int
 		return nil, errFallback
 	}
 	m := newMerger(path, workers)
+	m.sizeHint = sizeHint
 	var bare bool
 	var evStart int
 	for {
@@ -130,7 +135,7 @@ func parseFast(ctx context.Context, r io.Reader, path string, workers, block int
 		workerWG.Add(1)
 		go func() {
 			defer workerWG.Done()
-			runWorker(ctx, w, path, chunks, results)
+			runWorker(ctx, w, path, chunks, results, &m.spare)
 		}()
 	}
 	go func() { workerWG.Wait(); close(results) }()
@@ -187,7 +192,13 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 		// Fill the block: at least block bytes beyond the carried text.
 		var err error
 		for !eof {
-			if data, eof, err = readMore(data, r, block); err != nil {
+			// Fill the pooled block to its size; grow it only when the
+			// carried text already fills half of it.
+			n := block - len(data)
+			if n < max(block/2, 1) {
+				n = block
+			}
+			if data, eof, err = readMore(data, r, n); err != nil {
 				return err
 			}
 			*cur = data
@@ -281,32 +292,27 @@ func lastCut(data, mark []byte) int {
 
 // runWorker parses chunks with one Builder whose string table persists
 // across the worker's chunks; each result carries the strings added for it.
-func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk, results chan<- *fastResult) {
+func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk, results chan<- *fastResult, spare *sync.Pool) {
 	b := NewBuilder(path)
+	strs := b.t.Strings // the worker's table; b.t changes with each chunk
 	var sc eventScanner
 	for c := range chunks {
 		if ctx.Err() != nil {
 			continue // drain
 		}
-		lo := b.t.Strings.Len()
-		prev := b.t
-		// Size this chunk's slices like the last one's, sparing the
-		// copies of growing them.
-		b.t = &Trace{
-			Path:         path,
-			Strings:      prev.Strings,
-			ThreadNames:  map[ThreadKey]Str{},
-			ProcessNames: map[Str]Str{},
-			Kernels:      make([]Kernel, 0, len(prev.Kernels)),
-			Launches:     make([]Launch, 0, len(prev.Launches)),
-			CPUOps:       make([]CPUOp, 0, len(prev.CPUOps)),
-			Frames:       make([]Frame, 0, len(prev.Frames)),
-			Annotations:  make([]Annotation, 0, len(prev.Annotations)),
+		lo := strs.Len()
+		// Reuse the event slices of a chunk already merged, so that the
+		// steady state allocates almost nothing.
+		t, _ := spare.Get().(*Trace)
+		if t == nil {
+			t = &Trace{ThreadNames: map[ThreadKey]Str{}, ProcessNames: map[Str]Str{}}
 		}
+		t.Path, t.Strings = path, strs
+		b.t = t
 		status, end := sc.parseChunk(c.data, c.first, b)
 		res := &fastResult{
 			c: c, worker: w, t: b.t, strLo: lo,
-			newStrs: b.t.Strings.list[lo:b.t.Strings.Len():b.t.Strings.Len()],
+			newStrs: strs.list[lo:strs.Len():strs.Len()],
 			status:  status, endAt: end,
 		}
 		select {
@@ -318,8 +324,12 @@ func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk
 
 // merger appends chunk results to one Trace in file order.
 type merger struct {
-	t     *Trace
-	remap [][]Str // per worker: worker string id -> trace string id
+	t        *Trace
+	remap    [][]Str   // per worker: worker string id -> trace string id
+	spare    sync.Pool // merged chunk Traces, emptied, for the workers
+	sizeHint int64     // expected JSON bytes, 0 if unknown
+	merged   int64     // JSON bytes of the chunks merged so far
+	sized    bool
 }
 
 func newMerger(path string, workers int) *merger {
@@ -374,6 +384,7 @@ func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens cha
 			}
 			sawFinal = sawFinal || r.c.final
 			pool.Put(r.c.buf)
+			m.recycle(r.t)
 			<-tokens
 		}
 	}
@@ -389,8 +400,49 @@ func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens cha
 	return nil
 }
 
+// recycle empties a merged chunk Trace for reuse by a worker.
+func (m *merger) recycle(t *Trace) {
+	t.Kernels, t.Launches, t.CPUOps = t.Kernels[:0], t.Launches[:0], t.CPUOps[:0]
+	t.Frames, t.Annotations = t.Frames[:0], t.Annotations[:0]
+	clear(t.ThreadNames)
+	clear(t.ProcessNames)
+	t.Events, t.Malformed, t.Strings = 0, 0, nil
+	m.spare.Put(t)
+}
+
+// presize gives the merged slices their expected final capacity once the
+// first presizeAfter bytes are merged: the event density so far times the
+// expected size, plus a margin. Pages of the capacity that is never used
+// are never touched, so a generous margin costs address space, not memory.
+func (m *merger) presize() {
+	const presizeAfter = 4 << 20
+	if m.sized || m.sizeHint == 0 || m.merged < presizeAfter {
+		return
+	}
+	m.sized = true
+	f := float64(m.sizeHint)/float64(m.merged)*1.15 + 0.01
+	t := m.t
+	t.Kernels = growTo(t.Kernels, f)
+	t.Launches = growTo(t.Launches, f)
+	t.CPUOps = growTo(t.CPUOps, f)
+	t.Frames = growTo(t.Frames, f)
+	t.Annotations = growTo(t.Annotations, f)
+}
+
+func growTo[E any](s []E, f float64) []E {
+	n := int(float64(len(s))*f) + 64
+	if n <= cap(s) {
+		return s
+	}
+	ns := make([]E, len(s), n)
+	copy(ns, s)
+	return ns
+}
+
 // add merges one chunk's events, remapping its string ids.
 func (m *merger) add(r *fastResult) bool {
+	m.merged += int64(len(r.c.data))
+	defer m.presize()
 	rm := m.remap[r.worker]
 	if r.strLo != len(rm) {
 		return false

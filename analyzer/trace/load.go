@@ -90,6 +90,27 @@ type Source struct {
 // Uncompressed is the number of JSON bytes read so far.
 func (s *Source) Uncompressed() int64 { return s.unzBytes.Load() }
 
+// jsonSizeHint returns the expected size of the JSON text: the file's size,
+// or for gzip the size its trailer records (modulo 4 GiB, so a value below
+// the compressed size means unknown). 0 when unknown.
+func (s *Source) jsonSizeHint() int64 {
+	if !s.Gzip {
+		return s.Size
+	}
+	var tail [4]byte
+	if s.Size < 18 {
+		return 0
+	}
+	if _, err := s.file.ReadAt(tail[:], s.Size-4); err != nil {
+		return 0
+	}
+	n := int64(tail[0]) | int64(tail[1])<<8 | int64(tail[2])<<16 | int64(tail[3])<<24
+	if n < s.Size {
+		return 0
+	}
+	return n
+}
+
 // Close closes the file.
 func (s *Source) Close() error {
 	if s.gz != nil {
