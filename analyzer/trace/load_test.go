@@ -18,6 +18,9 @@ func TestLoadSharedTraces(t *testing.T) {
 	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
+			if st, err := os.Stat(p); err == nil && testing.Short() && st.Size() > 1<<20 {
+				t.Skip("large trace skipped in -short mode (the race-detector run)")
+			}
 			tr, err := Load(context.Background(), p, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -32,5 +35,4 @@ func TestLoadSharedTraces(t *testing.T) {
 			}
 		})
 	}
-	_ = os.Getenv
 }
