@@ -69,7 +69,7 @@ func TestLoadErrors(t *testing.T) {
 		{"not-json", []byte("hello"), ErrNotTrace, []string{"starts with"}},
 		{"no-events", []byte(`{"schemaVersion": 1}`), ErrNotTrace, []string{"no traceEvents"}},
 		{"events-not-array", []byte(`{"traceEvents": {}}`), ErrNotTrace, []string{"not an array"}},
-		{"truncated-json", good[:len(good)*2/3], ErrTruncated, []string{"ends early"}},
+		{"truncated-json", good[:len(good)*2/3], ErrTruncated, []string{"ends early at byte offset " + strconv.Itoa(len(good)*2/3)}},
 		{"invalid-json", bad, ErrInvalidJSON, []string{"byte offset " + strconv.Itoa(badAt), "invalid character 'x'"}},
 		{"trailing-garbage", append(bytes.Clone(good), "x"...), ErrInvalidJSON, []string{"byte offset " + strconv.Itoa(len(good))}},
 	}

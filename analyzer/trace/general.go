@@ -182,7 +182,8 @@ func jsonErr(dec *json.Decoder, err error, lead int64) error {
 		off := lead + dec.InputOffset() + errorPos(dec.Buffered())
 		return fmt.Errorf("%w at byte offset %d of the JSON text: %s", ErrInvalidJSON, off, se.Error())
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: the JSON text ends early at byte offset %d (the file is incomplete)", ErrTruncated, lead+dec.InputOffset())
+		rest, _ := io.Copy(io.Discard, dec.Buffered())
+		return fmt.Errorf("%w: the JSON text ends early at byte offset %d (the file is incomplete)", ErrTruncated, lead+dec.InputOffset()+rest)
 	}
 	return err
 }
