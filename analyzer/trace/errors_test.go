@@ -150,3 +150,36 @@ func TestLoadCancel(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadProgress checks that Progress reports the bytes of the file read,
+// ending at its size, with both parsers.
+func TestLoadProgress(t *testing.T) {
+	data := kinetoText(60000) // several blocks
+	for _, gz := range []bool{false, true} {
+		d, name := data, "p.json"
+		if gz {
+			d, name = gzipBytes(t, data), "p.json.gz"
+		}
+		path := writeTemp(t, name, d)
+		for _, general := range []bool{false, true} {
+			var last, total int64
+			calls := 0
+			tr, err := Load(context.Background(), path, Options{General: general, Progress: func(done, size int64) {
+				if done < last {
+					t.Errorf("progress went back from %d to %d", last, done)
+				}
+				last, total = done, size
+				calls++
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if calls == 0 || last != int64(len(d)) || total != int64(len(d)) {
+				t.Errorf("%s general=%v: %d calls, last %d of %d; want the file size %d", name, general, calls, last, total, len(d))
+			}
+			if tr.Bytes != int64(len(data)) {
+				t.Errorf("%s general=%v: Bytes %d, want %d", name, general, tr.Bytes, len(data))
+			}
+		}
+	}
+}

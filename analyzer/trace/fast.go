@@ -11,17 +11,16 @@ import (
 )
 
 // The fast path. One goroutine reads the JSON text (gunzipping it when the
-// file is gzip) into blocks of fastBlock bytes and cuts each block after the
-// last "\n  {" in it: Kineto starts every traceEvents entry on its own line
-// with that indentation, and a raw newline cannot occur inside a JSON
-// string, so such a cut is at an entry boundary whenever the layout holds.
-// Workers scan the chunks in parallel, each with its own Builder, and the
-// calling goroutine merges their output in file order. Each chunk is parsed
-// with a validating scanner that does not trust the layout: a chunk must end
-// exactly where the next one begins (after a ',' between entries), so a cut
-// that was not at an entry boundary, or any invalid text, is detected; the
-// fast path then gives up and Load reads the file again with the general
-// parser, which reports any error with its offset.
+// file is gzip) into blocks of fastBlock bytes and cuts each block just
+// before the last entry separator in it (Kineto's "},\n  {", or whatever
+// separates the file's first two entries; see detectMark). Workers scan the
+// chunks in parallel, each with its own Builder, and the calling goroutine
+// merges their output in file order. Each chunk is parsed with a validating
+// scanner that does not trust the cut: a chunk must end exactly where the
+// next one begins (after a ',' between entries), so a cut that was not at an
+// entry boundary, or any invalid text, is detected; the fast path then gives
+// up and Load reads the file again with the general parser, which reports
+// any error with its offset. docs/loader.md has the whole design.
 
 const (
 	fastBlock = 1 << 20
@@ -189,11 +188,11 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		// Fill the block: at least block bytes beyond the carried text.
+		// Fill the pooled block (the carried text starts it) to its size,
+		// growing it only when the carried text already fills half of it;
+		// read on until the block holds a separator.
 		var err error
 		for !eof {
-			// Fill the pooled block to its size; grow it only when the
-			// carried text already fills half of it.
 			n := block - len(data)
 			if n < max(block/2, 1) {
 				n = block
