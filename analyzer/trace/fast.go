@@ -52,6 +52,7 @@ type fastResult struct {
 	newStrs []string // strings the worker interned for this chunk
 	status  chunkStatus
 	endAt   int // for chunkEnd: position in c.data after ']'
+	panic   any // a panic of the scanner, recovered (a bug: the file goes to the general parser)
 }
 
 // loadFast reads the trace with the fast path, or returns errFallback (or
@@ -308,8 +309,8 @@ func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk
 		}
 		t.Path, t.Strings = path, strs
 		b.t = t
-		status, end := sc.parseChunk(c.data, c.first, b)
-		res := &fastResult{
+		status, end, p := safeParse(&sc, c, b)
+		res := &fastResult{panic: p,
 			c: c, worker: w, t: b.t, strLo: lo,
 			newStrs: strs.list[lo:strs.Len():strs.Len()],
 			status:  status, endAt: end,
@@ -319,6 +320,19 @@ func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk
 		case <-ctx.Done():
 		}
 	}
+}
+
+// safeParse runs the scanner on a chunk, turning a panic (which would be a
+// bug in the scanner) into a failed chunk, so that a server process never
+// dies on an unexpected input and the file is read by the general parser.
+func safeParse(sc *eventScanner, c *fastChunk, b *Builder) (st chunkStatus, end int, p any) {
+	defer func() {
+		if p = recover(); p != nil {
+			st, end = chunkBad, 0
+		}
+	}()
+	st, end = sc.parseChunk(c.data, c.first, b)
+	return st, end, nil
 }
 
 // merger appends chunk results to one Trace in file order.
@@ -368,6 +382,8 @@ func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens cha
 			switch {
 			case ended:
 				trailer = append(trailer, r.c.data...)
+			case r.panic != nil:
+				return fmt.Errorf("%w: the scanner failed on chunk %d: %v", errFallback, r.c.seq, r.panic)
 			case r.status == chunkBad:
 				return errFallback
 			case r.status == chunkMore && r.c.final:

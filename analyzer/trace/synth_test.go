@@ -3,7 +3,6 @@ package trace
 import (
 	"bytes"
 	"context"
-	"errors"
 	"strings"
 	"testing"
 )
@@ -149,7 +148,7 @@ func TestFastMatchesGeneralOnSynthetic(t *testing.T) {
 				for _, workers := range []int{1, 2, 3} {
 					got, err := fastDirect(data, workers, blk)
 					if err != nil {
-						if !errors.Is(err, errFallback) {
+						if err != errFallback {
 							t.Fatalf("block %d: unexpected error %v", blk, err)
 						}
 						if tc.fast && werr == nil && blk == fastBlock {
@@ -164,5 +163,15 @@ func TestFastMatchesGeneralOnSynthetic(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSafeParseRecovers checks that a scanner panic becomes a failed chunk
+// (here provoked with a nil Builder), not a crash.
+func TestSafeParseRecovers(t *testing.T) {
+	var sc eventScanner
+	st, _, p := safeParse(&sc, &fastChunk{data: []byte(`{"ph": "X"}]`), first: true}, nil)
+	if st != chunkBad || p == nil {
+		t.Fatalf("status %d, panic %v; want chunkBad and the panic", st, p)
 	}
 }
