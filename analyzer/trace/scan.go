@@ -36,6 +36,26 @@ func skipWS(b []byte, i int) int {
 	return i
 }
 
+// skipDigits returns the position of the first byte at or after i that is
+// not an ASCII digit, looking at eight bytes at a time.
+func skipDigits(b []byte, i int) int {
+	for i+8 <= len(b) {
+		v := binary.LittleEndian.Uint64(b[i:])
+		// A byte is a digit when its high nibble is 3 and adding 6 keeps
+		// it so. A carry between bytes only comes from a byte >= 0xFA,
+		// which is already marked, and only reaches higher bytes.
+		nd := ((v & (swarLo * 0xF0)) ^ (swarLo * '0')) | (((v + swarLo*6) & (swarLo * 0xF0)) ^ (swarLo * '0'))
+		if nd != 0 {
+			return i + bits.TrailingZeros64(nd)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && b[i]-'0' <= 9 {
+		i++
+	}
+	return i
+}
+
 // scanString scans the string starting at b[i] == '"'. It returns the
 // position after the closing quote, whether the string holds escapes, and
 // whether it is valid (no control bytes, valid escapes, closed).
@@ -159,10 +179,7 @@ func scanNumber(b []byte, i int) (int, bool) {
 	case c == '0':
 		i++
 	case '1' <= c && c <= '9':
-		i++
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = skipDigits(b, i+1)
 	default:
 		return i, false
 	}
@@ -171,9 +188,7 @@ func scanNumber(b []byte, i int) (int, bool) {
 		if i >= len(b) || b[i] < '0' || b[i] > '9' {
 			return i, false
 		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = skipDigits(b, i+1)
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
