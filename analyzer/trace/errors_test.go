@@ -110,7 +110,7 @@ func checkErr(t *testing.T, err error, path string, is error, want []string) {
 }
 
 func TestLoadTruncatedGzip(t *testing.T) {
-	z := gzipBytes(t, kinetoText(20000))
+	z := gzipBytes(t, kinetoText(5000))
 	for _, cut := range []int{len(z) / 2, len(z) - 4, 12} {
 		path := writeTemp(t, "cut.json.gz", z[:cut])
 		for _, general := range []bool{false, true} {
@@ -154,7 +154,7 @@ func TestLoadCancel(t *testing.T) {
 // TestLoadProgress checks that Progress reports the bytes of the file read,
 // ending at its size, with both parsers.
 func TestLoadProgress(t *testing.T) {
-	data := kinetoText(60000) // several blocks
+	data := kinetoText(20000) // several blocks
 	for _, gz := range []bool{false, true} {
 		d, name := data, "p.json"
 		if gz {
