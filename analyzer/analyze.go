@@ -57,7 +57,8 @@ type Options struct {
 // Sentinel errors of Analyze; front-ends map them to their own error
 // kinds (usage errors, tool errors).
 var (
-	// ErrNotImplemented is returned by engine parts that are not built yet.
+	// ErrNotImplemented is returned by engine parts that are not built yet
+	// (none at present; front-ends may still map it).
 	ErrNotImplemented = errors.New("not available in this build yet")
 	// ErrBadOptions: the Options name no input, or mix the two modes.
 	ErrBadOptions = errors.New("invalid options")

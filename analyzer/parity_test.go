@@ -118,6 +118,15 @@ var parityCases = []parityCase{
 		stageMap: map[string]string{"all": "decode"}, sampledSites: true},
 }
 
+// skipShort skips the real-trace tests under -short (the race-detector
+// run); the normal test run covers them.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("real traces: covered by the run without -short")
+	}
+}
+
 // sharedDocs caches the analysis of each shared trace across tests.
 var sharedDocs sync.Map // file -> sharedDoc
 
@@ -128,6 +137,7 @@ type sharedDoc struct {
 
 func analyzeShared(t *testing.T, file string) (*analyzer.Document, string) {
 	t.Helper()
+	skipShort(t)
 	if d, ok := sharedDocs.Load(file); ok {
 		return d.(sharedDoc).doc, d.(sharedDoc).text
 	}
@@ -145,6 +155,7 @@ func analyzeShared(t *testing.T, file string) (*analyzer.Document, string) {
 }
 
 func TestKernelTableParity(t *testing.T) {
+	skipShort(t)
 	for _, pc := range parityCases {
 		t.Run(pc.file, func(t *testing.T) {
 			refText, err := os.ReadFile(testutil.SharedFile(t, "reference/python-skill/"+pc.file+".txt"))
@@ -639,6 +650,7 @@ func TestDifferenceSitesByShownLine(t *testing.T) {
 // attribute the replayed kernels to the lines that launched them during
 // capture.
 func TestGraphCaptureRealPairs(t *testing.T) {
+	skipShort(t)
 	for _, pair := range [][2]string{
 		{"sglang_mi300x_qwen3-8b_decode_graph_capture_bs32_rank0.json.gz", "sglang_mi300x_qwen3-8b_decode_graph_replay.json.gz"},
 		{"vllm_mi300_gptoss_full-graph_capture_rank_0.1773709742341309550.pt.trace.json.gz", "vllm_mi300_gptoss_full-graph_decode_replay.json.gz"},
