@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tracetriage/tracetriage/analyzer/fuse"
@@ -104,14 +106,14 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 		formalIn = opts.FormalInput
 	}
 	evidence := frameworkEvidence{}
-	formal, formalArgs, err := loadInput(ctx, formalIn, opts, evidence)
+	formal, formalArgs, err := loadInput(ctx, formalIn, opts, evidence, &doc.Warnings)
 	if err != nil {
 		return nil, err
 	}
 	var mapping []loaded
 	var mappingArgs *trace.ServerArgs
 	if two {
-		if mapping, mappingArgs, err = loadInput(ctx, opts.MappingInput, opts, evidence); err != nil {
+		if mapping, mappingArgs, err = loadInput(ctx, opts.MappingInput, opts, evidence, &doc.Warnings); err != nil {
 			return nil, err
 		}
 	}
@@ -206,7 +208,7 @@ type loaded struct {
 // loadInput discovers and loads the trace files of one input (file or
 // profile directory) and its server arguments, and adds their framework
 // evidence.
-func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvidence) ([]loaded, *trace.ServerArgs, error) {
+func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvidence, warnings *[]string) ([]loaded, *trace.ServerArgs, error) {
 	targets, err := trace.Discover(input)
 	if err != nil {
 		return nil, nil, err
@@ -219,6 +221,9 @@ func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvid
 		ev.addServerArgs(args)
 	}
 	ev.addPath(input)
+	if w := otherRanks(input, targets); w != "" {
+		*warnings = append(*warnings, w)
+	}
 	var out []loaded
 	for _, tg := range targets.Files {
 		t, err := trace.Load(ctx, tg.Path, trace.Options{Progress: opts.Progress})
@@ -230,6 +235,40 @@ func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvid
 		out = append(out, loaded{target: tg, t: t})
 	}
 	return out, args, nil
+}
+
+// otherRanks says which tensor-parallel ranks of a profile directory were
+// left out (only one rank is analysed), or "".
+func otherRanks(input string, targets *trace.Targets) string {
+	if st, err := os.Stat(input); err != nil || !st.IsDir() || len(targets.Files) == 0 {
+		return ""
+	}
+	chosen := targets.Files[0].Rank
+	entries, err := os.ReadDir(targets.Dir)
+	if err != nil {
+		return ""
+	}
+	seen := map[int]bool{}
+	var ranks []int
+	for _, e := range entries {
+		if e.IsDir() || !trace.NameLooksLikeTrace(e.Name()) {
+			continue
+		}
+		if r := trace.ParseTPRank(e.Name()); r >= 0 && r != chosen && !seen[r] {
+			seen[r] = true
+			ranks = append(ranks, r)
+		}
+	}
+	if len(ranks) == 0 {
+		return ""
+	}
+	sort.Ints(ranks)
+	list := make([]string, len(ranks))
+	for i, r := range ranks {
+		list[i] = strconv.Itoa(r)
+	}
+	return fmt.Sprintf("%s also holds traces of TP rank %s; the tables cover rank %d only.",
+		targets.Dir, strings.Join(list, ", "), chosen)
 }
 
 // analysis accumulates the stages of every formal trace.

@@ -225,6 +225,9 @@ func TestAnalyzeProfileDirectory(t *testing.T) {
 	if doc.Model != "Qwen/Qwen3-8B" {
 		t.Errorf("model %q", doc.Model)
 	}
+	if w := strings.Join(doc.Warnings, "\n"); !strings.Contains(w, "also holds traces of TP rank 1; the tables cover rank 0 only") {
+		t.Errorf("no dropped-rank warning in %q", w)
+	}
 	// The file name says DECODE: every kernel is decode.
 	if len(doc.Stages) != 1 || doc.Stages[0].Stage != StageDecode {
 		t.Errorf("stages %v", doc.Stages)
