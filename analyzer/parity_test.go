@@ -372,6 +372,18 @@ func splitSites(cell string) (locs []string, shares []int) {
 // differing cell, or "".
 func explainDifference(pc parityCase, col int, r, o []string, row *analyzer.KernelRow) string {
 	switch col {
+	case colTime:
+		// D13: a third decimal under 0.1 ms; it rounds to the reference's.
+		var rv, ov float64
+		if _, err := fmt.Sscanf(r[colTime], "%f ms", &rv); err != nil {
+			return ""
+		}
+		if _, err := fmt.Sscanf(o[colTime], "%f ms", &ov); err != nil {
+			return ""
+		}
+		if ov < 0.1 && o[colTime] == fmt.Sprintf("%.3f ms", ov) && math.Abs(ov-rv) <= 0.0051 {
+			return "D13"
+		}
 	case colCategory:
 		return explainCategory(o[colKernel], r[colCategory], o[colCategory])
 	case colLocation:
@@ -687,5 +699,13 @@ func TestGraphCaptureRealPairs(t *testing.T) {
 				t.Errorf("%s: %s", pair[1], w)
 			}
 		}
+	}
+}
+
+// D13: GPU times under 0.1 ms keep a third decimal.
+func TestDifferenceSmallTimes(t *testing.T) {
+	_, text := analyzeShared(t, "nanovllm_rtx4080_qwen3_decode_gpu_0.json")
+	if strings.Contains(text, "| 0.00 ms |") || !strings.Contains(text, "| gemm | 0.044 ms | 38.3% | 2 |") {
+		t.Errorf("small GPU times:\n%s", text)
 	}
 }

@@ -29,7 +29,7 @@ func TestAnalyzeText(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"Triage View\nMode: single-trace\nFramework: SGLang\n", "##### extend/prefill",
-		"| nvjet_tst_64x16 | gemm | 0.03 ms | 76.9% | 1 | python/sglang/srt/layers/linear.py:50 forward | aten::mm |"} {
+		"| nvjet_tst_64x16 | gemm | 0.030 ms | 76.9% | 1 | python/sglang/srt/layers/linear.py:50 forward | aten::mm |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
