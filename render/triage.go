@@ -339,7 +339,7 @@ func triageFuseRows(st analyzer.Stage) []string {
 		for _, l := range f.CurrentLocations {
 			locs = append(locs, triageFuseLocation(l))
 		}
-		out = append(out, triageRow(f.Pattern, f.Confidence, fmt.Sprintf("%.2f ms", f.GPUTimeUS/1000),
+		out = append(out, triageRow(f.Pattern, f.Confidence, TriageMillis(f.GPUTimeUS),
 			fmt.Sprintf("%.1f%%", f.SharePct), strings.Join(ev, "<br>"), strings.Join(locs, "<br>"),
 			strings.Join(f.CandidatePaths, "<br>"), f.Rationale))
 	}
