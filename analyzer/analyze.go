@@ -190,6 +190,8 @@ func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) (
 		stage := agg.toStage(a.locs)
 		if a.mapping != nil {
 			a.applyMapping(st, agg, &stage)
+		} else if a.capture != nil {
+			a.attributeOwnReplays(st, &stage)
 		}
 		doc.Stages = append(doc.Stages, stage)
 		kernels = append(kernels, agg.overlapKernels(&stage))
@@ -273,9 +275,12 @@ func otherRanks(input string, targets *trace.Targets) string {
 
 // analysis accumulates the stages of every formal trace.
 type analysis struct {
-	locs     map[string]*frameInfo
-	stages   map[string]*stageAgg
-	mapping  *kernelMap
+	locs    map[string]*frameInfo
+	stages  map[string]*stageAgg
+	mapping *kernelMap
+	// capture holds the graph-capture launches of the formal traces
+	// (single-trace mode), for their own graph replays.
+	capture  *kernelMap
 	warnings []string
 	graph    []graphReplay
 }
@@ -464,10 +469,20 @@ func (a *analysis) addFormalTrace(l loaded) {
 			gr.rows[st+"\x00"+canon] = true
 		}
 	}
-	a.remember(p.res)
 	if gr != nil {
 		a.graph = append(a.graph, *gr)
+		if a.mapping == nil {
+			ran := map[int64]bool{}
+			for i := range t.Kernels {
+				ran[t.Kernels[i].Correlation] = true
+			}
+			if a.capture == nil {
+				a.capture = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
+			}
+			addCaptureLaunches(a.capture, l, p, &kn, ran)
+		}
 	}
+	a.remember(p.res)
 }
 
 // remember records the parsed form of every location the resolver has

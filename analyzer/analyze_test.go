@@ -233,3 +233,28 @@ func TestAnalyzeProfileDirectory(t *testing.T) {
 		t.Errorf("stages %v", doc.Stages)
 	}
 }
+
+// A trace that recorded both the graph capture and its replays attributes
+// the replays to the capture's launch lines on its own.
+func TestAnalyzeOwnCapture(t *testing.T) {
+	doc := analyzeFixture(t, Options{Input: filepath.Join("testdata", "sglang-mini-capture-and-replay.json")})
+	dec := stageByName(t, doc, StageDecode)
+	for kernel, want := range map[string]string{
+		"nvjet_tst_64x16": "python/sglang/srt/layers/linear.py:60 forward",
+		"void (anonymous namespace)::store_kvcache<2048l>": "python/sglang/srt/mem_cache/memory_pool.py:400 set_kv_buffer",
+	} {
+		row := rowByName(t, dec, kernel)
+		if len(row.Sites) != 1 || SiteLocation(row.Sites[0]) != want || row.Sites[0].Attribution != AttrGraphCapture || row.Sites[0].Launches != row.Launches {
+			t.Errorf("%s: sites %+v, want %s via graph-capture", kernel, row.Sites, want)
+		}
+	}
+	// The eager kernels of the trace keep their own sites.
+	if s := rowByName(t, stageByName(t, doc, StageExtend), "nvjet_tst_64x16").Sites[0]; s.Attribution != AttrExternalID || s.Line != 50 {
+		t.Errorf("eager GEMM site %+v", s)
+	}
+	for _, w := range doc.Warnings {
+		if strings.Contains(w, "replayed from CUDA/HIP graphs") {
+			t.Errorf("attributed replays still warned: %s", w)
+		}
+	}
+}
