@@ -1,5 +1,6 @@
-// Package render turns an analysis Document into the texts people read:
-// the Triage View (text or Markdown) and the multi-report bundle.
+// The Triage View: the reference tool's report layout (header, Kernel,
+// Overlap Opportunity and Fuse Opportunity tables), then the breakdown.
+
 package render
 
 import (
