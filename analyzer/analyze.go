@@ -358,12 +358,29 @@ type prepared struct {
 	npids    int
 	pidShare float64
 	stageOf  []string // per kernel index; "" for kernels of other processes
+	launchOf []int32  // per kernel index: its launch event; -1 none; -2 not looked up
 	res      *resolver
+}
+
+// launch returns kernel i's launch event, looking it up once.
+func (p *prepared) launch(t *trace.Trace, i int) *trace.Launch {
+	j := p.launchOf[i]
+	if j == -2 {
+		j = p.res.launchIndex(&t.Kernels[i])
+		p.launchOf[i] = j
+	}
+	if j < 0 {
+		return nil
+	}
+	return &t.Launches[j]
 }
 
 func (a *analysis) prepare(l loaded) *prepared {
 	t := l.t
-	p := &prepared{res: newResolver(t), stageOf: make([]string, len(t.Kernels))}
+	p := &prepared{res: newResolver(t), stageOf: make([]string, len(t.Kernels)), launchOf: make([]int32, len(t.Kernels))}
+	for i := range p.launchOf {
+		p.launchOf[i] = -2
+	}
 	if len(t.Kernels) == 0 {
 		return p
 	}
@@ -384,7 +401,7 @@ func (a *analysis) prepare(l loaded) *prepared {
 			p.stageOf[i] = StageAll
 		default:
 			launchTS := trace.NoID
-			if ln := p.res.launch(k); ln != nil {
+			if ln := p.launch(t, i); ln != nil {
 				launchTS = ln.TS
 			}
 			p.stageOf[i] = si.stageOf(k, p.res.externalID(k), launchTS)
@@ -450,7 +467,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 		k := &t.Kernels[i]
 		canon, cat := kn.get(t, k.Name)
 		row := a.stage(st).add(canon, cat, k.TS, k.Dur)
-		ln := p.res.launch(k)
+		ln := p.launch(t, i)
 		res := p.res.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
 		a.stage(st).addInterval(t, k, canon, res)

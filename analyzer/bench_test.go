@@ -1,11 +1,15 @@
 package analyzer
 
 import (
+	"bufio"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
 	"github.com/tracetriage/tracetriage/internal/testutil"
+	"github.com/tracetriage/tracetriage/tracegen"
 )
 
 // BenchmarkEngine measures the analysis after loading (stages, sites,
@@ -27,4 +31,31 @@ func BenchmarkEngine(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(t.Kernels)), "kernels")
 	b.ReportMetric(float64(len(t.Frames)), "frames")
+}
+
+// BenchmarkAnalyze measures the whole analysis (load, kernel table,
+// overlap, fusion) of a generated 50 MB SGLang-shaped decode trace;
+// MB/s is of JSON text.
+func BenchmarkAnalyze(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "sglang-decode.json")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if _, err := tracegen.Write(w, tracegen.Options{Framework: "sglang", Stage: "decode", TargetBytes: 50 << 20, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Analyze(context.Background(), Options{Input: path}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

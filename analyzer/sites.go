@@ -159,8 +159,10 @@ type chainSite struct{ location, stack string }
 func newResolver(t *trace.Trace) *resolver {
 	r := &resolver{
 		t: t, frames: newFrameIndex(t),
-		opsByExt: map[int64][]int32{}, launchByCo: map[int64][]int32{}, extByCorr: map[int64]int64{},
-		chains: map[string]chainSite{},
+		opsByExt:   make(map[int64][]int32, len(t.CPUOps)),
+		launchByCo: make(map[int64][]int32, len(t.Launches)),
+		extByCorr:  make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4),
+		chains:     map[string]chainSite{},
 	}
 	for i := range t.Launches {
 		l := &t.Launches[i]
@@ -221,15 +223,23 @@ func (r *resolver) externalID(k *trace.Kernel) int64 {
 
 // launch returns the launch event of a kernel, or nil.
 func (r *resolver) launch(k *trace.Kernel) *trace.Launch {
+	if i := r.launchIndex(k); i >= 0 {
+		return &r.t.Launches[i]
+	}
+	return nil
+}
+
+// launchIndex returns the index of a kernel's launch event, or -1.
+func (r *resolver) launchIndex(k *trace.Kernel) int32 {
 	if k.Correlation == trace.NoID {
-		return nil
+		return -1
 	}
 	l := r.launchByCo[k.Correlation]
 	i := pickNearest(len(l), func(i int) (int64, int64) { x := &r.t.Launches[l[i]]; return x.TS, x.Dur }, k.TS)
 	if i < 0 {
-		return nil
+		return -1
 	}
-	return &r.t.Launches[l[i]]
+	return l[i]
 }
 
 // isGraphLaunch reports whether a runtime call replays a CUDA/HIP graph.
