@@ -166,8 +166,11 @@ func TestProgressReporter(t *testing.T) {
 	if got := buf.String(); !strings.Contains(got, "loading trace: 50 of 100 MB (50%)") || strings.Count(got, "\n") != 3 {
 		t.Errorf("progress lines %q", got)
 	}
-	if newProgress(&buf, fixture) != nil {
+	if newProgress(&buf, fixture) != nil || newProgress(&buf, filepath.Dir(fixture)) != nil {
 		t.Error("progress for a small file on a non-terminal")
+	}
+	if n := traceBytes(filepath.Dir(fixture)); n < 3000 {
+		t.Errorf("traceBytes(testdata) = %d", n)
 	}
 }
 
