@@ -7,7 +7,6 @@ require (
 	github.com/klauspost/compress v1.20.4
 	github.com/tidwall/gjson v1.20.2
 	github.com/yuin/goldmark v1.8.7
-	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (

@@ -251,8 +251,8 @@ func (st *state) addJob(m *repoModel, j *job, documented map[string]bool) error 
 		// documented suite.
 		if documented[j.id] {
 			runs = append(runs, suiteRun{suite: j.id, line: j.line, source: "job id"})
-		} else if n := j.node.get("name"); n != nil && !hasExpr(n.str()) && documented[n.str()] {
-			runs = append(runs, suiteRun{suite: n.str(), line: n.line, source: "job name"})
+		} else if n := j.node.Get("name"); n != nil && !hasExpr(n.Str()) && documented[n.Str()] {
+			runs = append(runs, suiteRun{suite: n.Str(), line: n.Line, source: "job name"})
 		}
 	}
 	base := JobRun{
@@ -272,8 +272,8 @@ func (st *state) addJob(m *repoModel, j *job, documented map[string]bool) error 
 			base.Decided = append(base.Decided, Decision{Label: ch.String(), Via: uniq(via)})
 		}
 	}
-	if mp := j.node.get("strategy").get("max-parallel"); mp != nil {
-		base.MaxParallelLine = mp.line
+	if mp := j.node.Get("strategy").Get("max-parallel"); mp != nil {
+		base.MaxParallelLine = mp.Line
 		vs, err := jobCtx{m: m, j: j}.evalNode(mp)
 		if err != nil {
 			return err

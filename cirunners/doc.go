@@ -6,7 +6,8 @@
 // a Runner column (by default SGLang's .claude/skills/ci-workflow-guide and
 // write-sglang-test SKILL.md files, when present, plus any doc given),
 // parsed with goldmark and its GFM table extension. The workflow side is
-// every .github/workflows/*.yml file, parsed with github.com/goccy/go-yaml:
+// every .github/workflows/*.yml file, parsed with github.com/goccy/go-yaml
+// into the shared tree of internal/yamltree:
 // each job's runs-on (strings, lists, runner groups and ${{ }} expressions,
 // whose possible values are computed through matrices, reusable-workflow
 // inputs passed with `with:`, job outputs written to $GITHUB_OUTPUT, and

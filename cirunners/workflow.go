@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tracetriage/tracetriage/internal/yamltree"
 )
 
 // workflow is one parsed .github/workflows file.
@@ -95,38 +97,38 @@ func parseWorkflow(file string, src []byte) (*workflow, error) {
 		return nil, err
 	}
 	wf := &workflow{file: file, root: root, byID: map[string]*job{}}
-	if root.kind != yMap {
-		return nil, &ParseError{File: file, Line: root.line, Msg: "workflow is not a YAML mapping"}
+	if root.Kind != yMap {
+		return nil, &ParseError{File: file, Line: root.Line, Msg: "workflow is not a YAML mapping"}
 	}
-	wf.env = root.get("env")
-	on := root.get("on")
-	switch on.kindOr() {
+	wf.env = root.Get("env")
+	on := root.Get("on")
+	switch kindOr(on) {
 	case yScalar:
-		wf.noteEvent(on.value, nil)
+		wf.noteEvent(on.Value, nil)
 	case ySeq:
-		for _, it := range on.items {
-			wf.noteEvent(it.str(), nil)
+		for _, it := range on.Items {
+			wf.noteEvent(it.Str(), nil)
 		}
 	case yMap:
-		for _, kv := range on.keys {
-			wf.noteEvent(kv.key, kv.val)
+		for _, kv := range on.Pairs {
+			wf.noteEvent(kv.Key, kv.Value)
 		}
 	}
-	jobs := root.get("jobs")
+	jobs := root.Get("jobs")
 	if jobs == nil {
 		return wf, nil
 	}
-	if jobs.kind != yMap {
-		return nil, &ParseError{File: file, Line: jobs.line, Msg: "jobs is not a mapping of job ids to jobs"}
+	if jobs.Kind != yMap {
+		return nil, &ParseError{File: file, Line: jobs.Line, Msg: "jobs is not a mapping of job ids to jobs"}
 	}
-	for _, kv := range jobs.keys {
-		if kv.val.kind != yMap {
-			return nil, &ParseError{File: file, Line: kv.keyLine, Msg: fmt.Sprintf("job %q is not a mapping", kv.key)}
+	for _, kv := range jobs.Pairs {
+		if kv.Value.Kind != yMap {
+			return nil, &ParseError{File: file, Line: kv.KeyNode.Line, Msg: fmt.Sprintf("job %q is not a mapping", kv.Key)}
 		}
-		j := &job{wf: wf, id: kv.key, line: kv.keyLine, node: kv.val}
-		if u := kv.val.get("uses"); u != nil {
-			if p, ok := localWorkflow(u.str()); ok {
-				j.uses, j.usesLine = p, u.line
+		j := &job{wf: wf, id: kv.Key, line: kv.KeyNode.Line, node: kv.Value}
+		if u := kv.Value.Get("uses"); u != nil {
+			if p, ok := localWorkflow(u.Str()); ok {
+				j.uses, j.usesLine = p, u.Line
 			}
 		}
 		wf.jobs = append(wf.jobs, j)
@@ -135,20 +137,21 @@ func parseWorkflow(file string, src []byte) (*workflow, error) {
 	return wf, nil
 }
 
-func (n *ynode) kindOr() ykind {
+// kindOr returns n's kind, yNull for a nil node.
+func kindOr(n *ynode) yamltree.Kind {
 	if n == nil {
 		return yNull
 	}
-	return n.kind
+	return n.Kind
 }
 
 func (wf *workflow) noteEvent(name string, cfg *ynode) {
 	switch name {
 	case "workflow_call":
 		wf.callable = true
-		wf.callInputs = cfg.get("inputs")
+		wf.callInputs = cfg.Get("inputs")
 	case "workflow_dispatch":
-		wf.dispatchInputs = cfg.get("inputs")
+		wf.dispatchInputs = cfg.Get("inputs")
 	case "":
 	default:
 		wf.otherEvents = true
@@ -210,13 +213,13 @@ func (c jobCtx) lookup(p []string) (vset, bool) {
 
 // evalNode evaluates a YAML scalar that may hold ${{ }} expressions.
 func (c jobCtx) evalNode(n *ynode) (vset, error) {
-	if n == nil || n.kind != yScalar {
+	if n == nil || n.Kind != yScalar {
 		return nil, nil
 	}
-	if !hasExpr(n.value) {
-		return vset{strVal(n.value)}, nil
+	if !hasExpr(n.Value) {
+		return vset{strVal(n.Value)}, nil
 	}
-	parts, err := parseTemplate(n.value)
+	parts, err := parseTemplate(n.Value)
 	if err != nil {
 		return nil, exprParseError(c.j.wf.file, n, err)
 	}
@@ -234,7 +237,7 @@ func (c jobCtx) evalQuiet(n *ynode, what string) vset {
 }
 
 func exprParseError(file string, n *ynode, err error) error {
-	return &ParseError{File: file, Line: n.textLine(), Msg: fmt.Sprintf("invalid expression in %q: %v", clip(n.value, 80), err)}
+	return &ParseError{File: file, Line: n.TextLine(), Msg: fmt.Sprintf("invalid expression in %q: %v", clip(n.Value, 80), err)}
 }
 
 func clip(s string, n int) string {
@@ -251,7 +254,7 @@ func (c jobCtx) deeper() jobCtx {
 }
 
 func (c jobCtx) matrixValues(p []string) (vset, bool) {
-	mx := c.j.node.get("strategy").get("matrix")
+	mx := c.j.node.Get("strategy").Get("matrix")
 	if mx == nil {
 		return nil, false
 	}
@@ -262,42 +265,42 @@ func (c jobCtx) matrixValues(p []string) (vset, bool) {
 			return
 		}
 		if len(p) > 1 {
-			n = n.get(p[1])
+			n = n.Get(p[1])
 			if n == nil {
 				return
 			}
 		}
-		switch n.kind {
+		switch n.Kind {
 		case yScalar:
 			for _, v := range c.deeper().evalQuiet(n, "matrix."+strings.Join(p, ".")) {
-				out = out.add(v.withVia(fmt.Sprintf("%s matrix.%s", c.where(n.line), strings.Join(p, "."))))
+				out = out.add(v.withVia(fmt.Sprintf("%s matrix.%s", c.where(n.Line), strings.Join(p, "."))))
 			}
 		case ySeq:
 			var list []string
-			for _, it := range n.items {
-				list = append(list, it.str())
+			for _, it := range n.Items {
+				list = append(list, it.Str())
 			}
 			v := value{kind: vList, list: list}
-			out = out.add(v.withVia(fmt.Sprintf("%s matrix.%s", c.where(n.line), strings.Join(p, "."))))
+			out = out.add(v.withVia(fmt.Sprintf("%s matrix.%s", c.where(n.Line), strings.Join(p, "."))))
 		}
 	}
-	if mx.kind == yScalar {
+	if mx.Kind == yScalar {
 		// A matrix computed by an expression, usually fromJSON(...).
-		return vset{unknown("matrix." + strings.Join(p, ".")).withVia(c.where(mx.line) + " matrix from " + clip(mx.value, 60))}, true
+		return vset{unknown("matrix." + strings.Join(p, ".")).withVia(c.where(mx.Line) + " matrix from " + clip(mx.Value, 60))}, true
 	}
-	if list := mx.get(key); list != nil {
-		switch list.kind {
+	if list := mx.Get(key); list != nil {
+		switch list.Kind {
 		case ySeq:
-			for _, it := range list.items {
+			for _, it := range list.Items {
 				add(it)
 			}
 		case yScalar:
 			out = out.add(c.deeper().evalQuiet(list, "matrix."+key)...)
 		}
 	}
-	if inc := mx.get("include"); inc != nil && inc.kind == ySeq {
-		for _, it := range inc.items {
-			add(it.get(key))
+	if inc := mx.Get("include"); inc != nil && inc.Kind == ySeq {
+		for _, it := range inc.Items {
+			add(it.Get(key))
 		}
 	}
 	return out, len(out) > 0
@@ -305,11 +308,11 @@ func (c jobCtx) matrixValues(p []string) (vset, bool) {
 
 // inputDecl finds the declaration of an input of the job's workflow.
 func (c jobCtx) inputDecl(name string) (call, dispatch *ynode) {
-	return c.j.wf.callInputs.get(name), c.j.wf.dispatchInputs.get(name)
+	return c.j.wf.callInputs.Get(name), c.j.wf.dispatchInputs.Get(name)
 }
 
 func typed(decl *ynode, v value) value {
-	if decl.get("type").str() == "boolean" && v.kind == vString {
+	if decl.Get("type").Str() == "boolean" && v.kind == vString {
 		switch strings.ToLower(v.s) {
 		case "true":
 			return boolVal(true).withVia(v.via...)
@@ -331,36 +334,36 @@ func (c jobCtx) inputValues(name string) (vset, bool) {
 		callers := c.m.callers[wf.file]
 		for _, cj := range callers {
 			cc := jobCtx{m: c.m, j: cj, hops: c.hops + 1}
-			with := cj.node.get("with").get(name)
+			with := cj.node.Get("with").Get(name)
 			if with == nil {
-				if d := call.get("default"); d != nil {
-					out = out.add(typed(call, strVal(d.str())).withVia(fmt.Sprintf("%s default of input %s", c.where(d.line), name)))
+				if d := call.Get("default"); d != nil {
+					out = out.add(typed(call, strVal(d.Str())).withVia(fmt.Sprintf("%s default of input %s", c.where(d.Line), name)))
 				} else {
 					out = out.add(value{kind: vNull}.withVia(fmt.Sprintf("%s job %s passes no %s", cc.where(cj.line), cj.id, name)))
 				}
 				continue
 			}
 			for _, v := range cc.evalQuiet(with, "inputs."+name) {
-				out = out.add(typed(call, v).withVia(fmt.Sprintf("%s job %s with %s", cc.where(with.line), cj.id, name)))
+				out = out.add(typed(call, v).withVia(fmt.Sprintf("%s job %s with %s", cc.where(with.Line), cj.id, name)))
 			}
 		}
 		if len(callers) == 0 {
-			if d := call.get("default"); d != nil {
-				out = out.add(typed(call, strVal(d.str())).withVia(fmt.Sprintf("%s default of input %s", c.where(d.line), name)))
+			if d := call.Get("default"); d != nil {
+				out = out.add(typed(call, strVal(d.Str())).withVia(fmt.Sprintf("%s default of input %s", c.where(d.Line), name)))
 			} else {
-				out = out.add(unknown("inputs." + name).withVia(c.where(call.line) + " input " + name + " has no caller in this repository"))
+				out = out.add(unknown("inputs." + name).withVia(c.where(call.Line) + " input " + name + " has no caller in this repository"))
 			}
 		}
 	}
 	if dispatch != nil {
-		if opts := dispatch.get("options"); opts != nil && opts.kind == ySeq && dispatch.get("type").str() == "choice" {
-			for _, o := range opts.items {
-				out = out.add(strVal(o.str()).withVia(fmt.Sprintf("%s workflow_dispatch option", c.where(o.line))))
+		if opts := dispatch.Get("options"); opts != nil && opts.Kind == ySeq && dispatch.Get("type").Str() == "choice" {
+			for _, o := range opts.Items {
+				out = out.add(strVal(o.Str()).withVia(fmt.Sprintf("%s workflow_dispatch option", c.where(o.Line))))
 			}
-		} else if d := dispatch.get("default"); d != nil {
-			out = out.add(typed(dispatch, strVal(d.str())).withVia(fmt.Sprintf("%s workflow_dispatch default", c.where(d.line))))
+		} else if d := dispatch.Get("default"); d != nil {
+			out = out.add(typed(dispatch, strVal(d.Str())).withVia(fmt.Sprintf("%s workflow_dispatch default", c.where(d.Line))))
 		} else {
-			out = out.add(strVal("").withVia(fmt.Sprintf("%s workflow_dispatch input without default", c.where(dispatch.line))))
+			out = out.add(strVal("").withVia(fmt.Sprintf("%s workflow_dispatch input without default", c.where(dispatch.Line))))
 		}
 	}
 	if wf.otherEvents {
@@ -374,7 +377,7 @@ func (c jobCtx) needsOutput(jobID, name string) (vset, bool) {
 	if nj == nil {
 		return nil, false
 	}
-	o := nj.node.get("outputs").get(name)
+	o := nj.node.Get("outputs").Get(name)
 	if o == nil {
 		return nil, false
 	}
@@ -386,7 +389,7 @@ func (c jobCtx) needsOutput(jobID, name string) (vset, bool) {
 			// Name the output the job reads, not the other job's step.
 			v.src = ref
 		}
-		out = out.add(v.withVia(fmt.Sprintf("%s job %s output %s", nc.where(o.line), jobID, name)))
+		out = out.add(v.withVia(fmt.Sprintf("%s job %s output %s", nc.where(o.Line), jobID, name)))
 	}
 	return out, true
 }
@@ -394,26 +397,26 @@ func (c jobCtx) needsOutput(jobID, name string) (vset, bool) {
 var shellVarRE = regexp.MustCompile(`^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$`)
 
 func (c jobCtx) stepOutput(stepID, name string) (vset, bool) {
-	steps := c.j.node.get("steps")
-	if steps == nil || steps.kind != ySeq {
+	steps := c.j.node.Get("steps")
+	if steps == nil || steps.Kind != ySeq {
 		return nil, false
 	}
-	for _, st := range steps.items {
-		if st.get("id").str() != stepID {
+	for _, st := range steps.Items {
+		if st.Get("id").Str() != stepID {
 			continue
 		}
-		run := st.get("run")
+		run := st.Get("run")
 		if run == nil {
 			return nil, false
 		}
 		var out vset
-		script := run.str()
+		script := run.Str()
 		for i, ln := range strings.Split(script, "\n") {
 			val, ok := outputWrite(ln, name)
 			if !ok {
 				continue
 			}
-			where := fmt.Sprintf("%s step %s writes %s", c.where(run.textLine()+i), stepID, name)
+			where := fmt.Sprintf("%s step %s writes %s", c.where(run.TextLine()+i), stepID, name)
 			if m := shellVarRE.FindStringSubmatch(val); m != nil {
 				vals := shellAssignments(script, m[1])
 				if len(vals) == 0 {
@@ -478,11 +481,11 @@ func shellAssignments(script, name string) []string {
 }
 
 func (c jobCtx) envValues(name string) (vset, bool) {
-	for _, env := range []*ynode{c.step.get("env"), c.j.node.get("env"), c.j.wf.env} {
-		if n := env.get(name); n != nil {
+	for _, env := range []*ynode{c.step.Get("env"), c.j.node.Get("env"), c.j.wf.env} {
+		if n := env.Get(name); n != nil {
 			var out vset
 			for _, v := range c.deeper().evalQuiet(n, "env."+name) {
-				out = out.add(v.withVia(c.where(n.line) + " env " + name))
+				out = out.add(v.withVia(c.where(n.Line) + " env " + name))
 			}
 			return out, true
 		}
@@ -512,40 +515,40 @@ type runsOn struct {
 // resolveRunsOn computes every label combination a job's runs-on can
 // request. Expressions mark the result dynamic.
 func resolveRunsOn(m *repoModel, j *job) (*runsOn, error) {
-	n := j.node.get("runs-on")
+	n := j.node.Get("runs-on")
 	if n == nil {
 		return nil, nil
 	}
 	c := jobCtx{m: m, j: j}
-	ro := &runsOn{line: n.line, raw: rawYAML(n)}
+	ro := &runsOn{line: n.Line, raw: rawYAML(n)}
 	var items []*ynode
-	switch n.kind {
+	switch n.Kind {
 	case yScalar:
 		items = []*ynode{n}
 	case ySeq:
-		items = n.items
+		items = n.Items
 	case yMap:
-		if l := n.get("labels"); l != nil {
-			if l.kind == ySeq {
-				items = l.items
+		if l := n.Get("labels"); l != nil {
+			if l.Kind == ySeq {
+				items = l.Items
 			} else {
 				items = []*ynode{l}
 			}
-		} else if g := n.get("group"); g != nil {
-			items = []*ynode{{kind: yScalar, value: "group:" + g.str(), line: g.line}}
+		} else if g := n.Get("group"); g != nil {
+			items = []*ynode{{Kind: yScalar, Tag: yamltree.TagStr, Value: "group:" + g.Str(), Line: g.Line}}
 		}
 	}
 	if len(items) == 0 {
-		return nil, &ParseError{File: j.wf.file, Line: n.line, Msg: fmt.Sprintf("job %s: runs-on names no runner label", j.id)}
+		return nil, &ParseError{File: j.wf.file, Line: n.Line, Msg: fmt.Sprintf("job %s: runs-on names no runner label", j.id)}
 	}
 	// Each item is one label requirement; the job needs all of them, so
 	// the choices are the product of the items' possible values.
 	sets := make([]vset, len(items))
 	for i, it := range items {
-		if it.kind != yScalar {
-			return nil, &ParseError{File: j.wf.file, Line: it.line, Msg: fmt.Sprintf("job %s: runs-on entry is not a string", j.id)}
+		if it.Kind != yScalar {
+			return nil, &ParseError{File: j.wf.file, Line: it.Line, Msg: fmt.Sprintf("job %s: runs-on entry is not a string", j.id)}
 		}
-		if hasExpr(it.value) {
+		if hasExpr(it.Value) {
 			ro.dynamic = true
 		}
 		vs, err := c.evalNode(it)
@@ -601,19 +604,19 @@ func containsStr(list []string, s string) bool {
 }
 
 func rawYAML(n *ynode) string {
-	switch n.kind {
+	switch n.Kind {
 	case yScalar:
-		return n.value
+		return n.Value
 	case ySeq:
 		var parts []string
-		for _, it := range n.items {
+		for _, it := range n.Items {
 			parts = append(parts, rawYAML(it))
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case yMap:
 		var parts []string
-		for _, kv := range n.keys {
-			parts = append(parts, kv.key+": "+rawYAML(kv.val))
+		for _, kv := range n.Pairs {
+			parts = append(parts, kv.Key+": "+rawYAML(kv.Value))
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
@@ -633,19 +636,19 @@ type suiteRun struct {
 // jobSuites finds the suites a job runs from --suite arguments in its
 // steps' run scripts (expanding matrix and env references).
 func jobSuites(m *repoModel, j *job) ([]suiteRun, []string, error) {
-	steps := j.node.get("steps")
-	if steps == nil || steps.kind != ySeq {
+	steps := j.node.Get("steps")
+	if steps == nil || steps.Kind != ySeq {
 		return nil, nil, nil
 	}
 	var out []suiteRun
 	var unresolved []string
-	for _, st := range steps.items {
-		run := st.get("run")
-		if run == nil || run.kind != yScalar {
+	for _, st := range steps.Items {
+		run := st.Get("run")
+		if run == nil || run.Kind != yScalar {
 			continue
 		}
 		c := jobCtx{m: m, j: j, step: st}
-		for _, cmd := range shellCommands(run.str()) {
+		for _, cmd := range shellCommands(run.Str()) {
 			args := shellWords(cmd.text)
 			suiteArg, parts := "", ""
 			for i := 0; i < len(args); i++ {
@@ -666,7 +669,7 @@ func jobSuites(m *repoModel, j *job) ([]suiteRun, []string, error) {
 			if suiteArg == "" {
 				continue
 			}
-			line := run.textLine() + suiteLineIn(run.str(), cmd.line)
+			line := run.TextLine() + suiteLineIn(run.Str(), cmd.line)
 			names, err := c.expandArg(suiteArg, run, line)
 			if err != nil {
 				return nil, nil, err
@@ -701,7 +704,7 @@ func (c jobCtx) expandArg(arg string, n *ynode, line int) (vset, error) {
 		if vs, ok := c.envValues(m[1]); ok {
 			return vs, nil
 		}
-		vals := shellAssignments(n.str(), m[1])
+		vals := shellAssignments(n.Str(), m[1])
 		var out vset
 		for _, v := range vals {
 			out = out.add(strVal(v))
@@ -738,10 +741,10 @@ func suiteLineIn(script string, from int) int {
 
 // matrixPartitions returns the length of a partition/part matrix list.
 func matrixPartitions(j *job) int {
-	mx := j.node.get("strategy").get("matrix")
+	mx := j.node.Get("strategy").Get("matrix")
 	for _, k := range []string{"partition", "part"} {
-		if l := mx.get(k); l != nil && l.kind == ySeq {
-			return len(l.items)
+		if l := mx.Get(k); l != nil && l.Kind == ySeq {
+			return len(l.Items)
 		}
 	}
 	return 0

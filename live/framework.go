@@ -6,15 +6,17 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/tracetriage/tracetriage/analyzer"
 )
 
-// Framework names, as DetectFramework returns them.
+// Framework names, as DetectFramework returns them: the engine's names.
 const (
-	FrameworkSGLang = "sglang"
-	FrameworkVLLM   = "vllm"
-	FrameworkTRTLLM = "trtllm"
+	FrameworkSGLang = analyzer.FrameworkSGLang
+	FrameworkVLLM   = analyzer.FrameworkVLLM
+	FrameworkTRTLLM = analyzer.FrameworkTRTLLM
 	// FrameworkAuto asks Capture and Probe to detect the framework.
-	FrameworkAuto = "auto"
+	FrameworkAuto = analyzer.FrameworkAuto
 )
 
 // infoTimeout bounds the small GET requests (model list, server info).
@@ -22,37 +24,20 @@ const infoTimeout = 60 * time.Second
 
 // CanonicalFramework maps a framework name or alias (sgl, tllm, trt,
 // tensorrt-llm, ...; case and '_' / '-' do not matter) to "auto", "sglang",
-// "vllm" or "trtllm". An empty name means "auto"; an unknown one returns ""
-// so the caller can report it (the reference tool silently took it as auto).
+// "vllm" or "trtllm", as the engine does. An empty name means "auto"; an
+// unknown one returns "" so the caller can report it (the reference tool
+// silently took it as auto).
 func CanonicalFramework(name string) string {
-	s := strings.ToLower(strings.Join(strings.Fields(name), " "))
-	s = strings.ReplaceAll(s, "_", "-")
-	switch s {
-	case "", "auto":
-		return FrameworkAuto
-	case "sglang", "sgl":
-		return FrameworkSGLang
-	case "vllm":
-		return FrameworkVLLM
-	case "trt", "tllm", "trtllm", "trt-llm", "tensorrt-llm", "tensorrtllm":
-		return FrameworkTRTLLM
+	fw, err := analyzer.CanonicalFramework(name)
+	if err != nil {
+		return ""
 	}
-	return ""
+	return fw
 }
 
 // DisplayName returns the name a framework is shown under: SGLang, vLLM,
 // TensorRT-LLM; other values come back unchanged.
-func DisplayName(framework string) string {
-	switch framework {
-	case FrameworkSGLang:
-		return "SGLang"
-	case FrameworkVLLM:
-		return "vLLM"
-	case FrameworkTRTLLM:
-		return "TensorRT-LLM"
-	}
-	return framework
-}
+func DisplayName(framework string) string { return analyzer.FrameworkDisplayName(framework) }
 
 // detection is what framework detection learnt; the answers are kept so
 // that capture and probe do not ask for them again.

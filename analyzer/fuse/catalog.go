@@ -1,7 +1,6 @@
 package fuse
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -12,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/tracetriage/tracetriage/internal/yamltree"
 )
 
 //go:embed catalog.yaml
@@ -287,35 +286,36 @@ func Load(r io.Reader, name string) (*Catalog, error) {
 	if len(data) > maxCatalogBytes {
 		return nil, &CatalogError{File: name, Msg: fmt.Sprintf("file is larger than %d MiB", maxCatalogBytes>>20)}
 	}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+	// Repeated keys are reported by the decoder, with the pattern's name.
+	docs, err := yamltree.ParseDocuments(name, data, yamltree.AllowDuplicateKeys())
+	if err != nil {
 		return nil, yamlError(name, err)
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, &CatalogError{File: name, Line: extra.Line, Msg: "a second YAML document; put every pattern in one document"}
-	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+	if len(docs) > 1 {
+		return nil, &CatalogError{File: name, Line: docs[1].Line, Msg: "a second YAML document; put every pattern in one document"}
+	}
+	if len(docs) == 0 || docs[0].Root == nil {
+		return nil, &CatalogError{File: name, Msg: "the file is empty; want a mapping with a patterns list"}
 	}
 	d := &decoder{file: name}
-	pats, err := d.document(&doc)
+	pats, err := d.document(docs[0].Root)
 	if err != nil {
 		return nil, err
 	}
 	return &Catalog{patterns: pats}, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlError turns a yaml.v3 syntax error into a one-line CatalogError.
+// yamlError turns a YAML parse error into a one-line CatalogError.
 func yamlError(file string, err error) error {
-	msg := strings.Join(strings.Fields(err.Error()), " ")
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &CatalogError{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
+	var ye *yamltree.Error
+	if !errors.As(err, &ye) {
+		return &CatalogError{File: file, Msg: "YAML syntax: " + strings.Join(strings.Fields(err.Error()), " ")}
 	}
-	return &CatalogError{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")}
+	msg := ye.Msg
+	if ye.Syntax {
+		msg = "YAML syntax: " + msg
+	}
+	return &CatalogError{File: file, Line: ye.Line, Msg: msg}
 }
 
 // decoder walks the YAML node tree of a catalogue file.
@@ -325,7 +325,7 @@ type decoder struct {
 	nodes   int
 }
 
-func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
+func (d *decoder) errf(n *yamltree.Node, format string, args ...any) error {
 	line := 0
 	if n != nil {
 		line = n.Line
@@ -333,15 +333,9 @@ func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
 	return &CatalogError{File: d.file, Line: line, Pattern: d.current, Msg: fmt.Sprintf(format, args...)}
 }
 
-// resolve follows aliases and counts nodes, so that alias expansion cannot
-// blow up.
-func (d *decoder) resolve(n *yaml.Node) (*yaml.Node, error) {
-	for depth := 0; n.Kind == yaml.AliasNode; depth++ {
-		if n.Alias == nil || depth > 100 {
-			return nil, d.errf(n, "unresolvable alias")
-		}
-		n = n.Alias
-	}
+// visit counts the nodes the decoder walks, so that aliases (shared nodes
+// in the tree, walked once per reference) cannot make it walk without end.
+func (d *decoder) visit(n *yamltree.Node) (*yamltree.Node, error) {
 	d.nodes++
 	if d.nodes > maxCatalogNodes {
 		return nil, d.errf(n, "too many entries (more than %d after expanding aliases)", maxCatalogNodes)
@@ -349,37 +343,36 @@ func (d *decoder) resolve(n *yaml.Node) (*yaml.Node, error) {
 	return n, nil
 }
 
-func kindName(n *yaml.Node) string {
+func kindName(n *yamltree.Node) string {
 	switch n.Kind {
-	case yaml.MappingNode:
+	case yamltree.Mapping:
 		return "a mapping"
-	case yaml.SequenceNode:
+	case yamltree.Sequence:
 		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
+	case yamltree.Scalar:
 		return "a scalar"
+	case yamltree.Null:
+		return "null"
 	}
 	return "an unexpected node"
 }
 
 // fields iterates over a mapping's keys, rejecting unknown and repeated
 // keys.
-func (d *decoder) fields(n *yaml.Node, what string, known []string, fn func(key string, v *yaml.Node) error) error {
-	if n.Kind != yaml.MappingNode {
+func (d *decoder) fields(n *yamltree.Node, what string, known []string, fn func(key string, v *yamltree.Node) error) error {
+	if n.Kind != yamltree.Mapping {
 		return d.errf(n, "%s: want a mapping, found %s", what, kindName(n))
 	}
 	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn, err := d.resolve(n.Content[i])
+	for _, kv := range n.Pairs {
+		kn, err := d.visit(kv.KeyNode)
 		if err != nil {
 			return err
 		}
-		if kn.Kind != yaml.ScalarNode {
+		if kn.Kind != yamltree.Scalar {
 			return d.errf(kn, "%s: keys must be plain names, found %s", what, kindName(kn))
 		}
-		key := kn.Value
+		key := kv.Key
 		ok := false
 		for _, k := range known {
 			if k == key {
@@ -394,7 +387,7 @@ func (d *decoder) fields(n *yaml.Node, what string, known []string, fn func(key 
 			return d.errf(kn, "%s: field %q appears twice", what, key)
 		}
 		seen[key] = true
-		v, err := d.resolve(n.Content[i+1])
+		v, err := d.visit(kv.Value)
 		if err != nil {
 			return err
 		}
@@ -405,23 +398,23 @@ func (d *decoder) fields(n *yaml.Node, what string, known []string, fn func(key 
 	return nil
 }
 
-func (d *decoder) str(n *yaml.Node, field string) (string, error) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+func (d *decoder) str(n *yamltree.Node, field string) (string, error) {
+	if n.Kind != yamltree.Scalar {
 		return "", d.errf(n, "%s: want a string, found %s", field, kindName(n))
 	}
 	return n.Value, nil
 }
 
-func (d *decoder) strs(n *yaml.Node, field string) ([]string, error) {
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+func (d *decoder) strs(n *yamltree.Node, field string) ([]string, error) {
+	if n.Kind == yamltree.Null {
 		return nil, nil
 	}
-	if n.Kind != yaml.SequenceNode {
+	if n.Kind != yamltree.Sequence {
 		return nil, d.errf(n, "%s: want a list of strings, found %s", field, kindName(n))
 	}
-	out := make([]string, 0, len(n.Content))
-	for i, c := range n.Content {
-		c, err := d.resolve(c)
+	out := make([]string, 0, len(n.Items))
+	for i, c := range n.Items {
+		c, err := d.visit(c)
 		if err != nil {
 			return nil, err
 		}
@@ -437,25 +430,25 @@ func (d *decoder) strs(n *yaml.Node, field string) ([]string, error) {
 	return out, nil
 }
 
-func (d *decoder) float(n *yaml.Node, field string) (float64, error) {
-	var f float64
-	if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || n.Decode(&f) != nil {
+func (d *decoder) float(n *yamltree.Node, field string) (float64, error) {
+	f, ok := n.Float()
+	if !ok {
 		return 0, d.errf(n, "%s: want a number, found %q", field, n.Value)
 	}
 	return f, nil
 }
 
-func (d *decoder) int(n *yaml.Node, field string) (int, error) {
-	var i int
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&i) != nil {
+func (d *decoder) int(n *yamltree.Node, field string) (int, error) {
+	i, ok := n.Int()
+	if !ok || int64(int(i)) != i {
 		return 0, d.errf(n, "%s: want a whole number, found %q", field, n.Value)
 	}
-	return i, nil
+	return int(i), nil
 }
 
-func (d *decoder) bool(n *yaml.Node, field string) (bool, error) {
-	var b bool
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" || n.Decode(&b) != nil {
+func (d *decoder) bool(n *yamltree.Node, field string) (bool, error) {
+	b, ok := n.Bool()
+	if !ok {
 		return false, d.errf(n, "%s: want true or false, found %q", field, n.Value)
 	}
 	return b, nil
@@ -469,17 +462,14 @@ var (
 	groupFields = []string{"keywords", "regexps", "categories", "exclude_categories", "exclude_keywords", "exclude_stacks"}
 )
 
-func (d *decoder) document(doc *yaml.Node) ([]Pattern, error) {
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, &CatalogError{File: d.file, Msg: "the file is empty; want a mapping with a patterns list"}
-	}
-	root, err := d.resolve(doc.Content[0])
+func (d *decoder) document(root *yamltree.Node) ([]Pattern, error) {
+	root, err := d.visit(root)
 	if err != nil {
 		return nil, err
 	}
 	var pats []Pattern
 	havePatterns := false
-	err = d.fields(root, "top level", docFields, func(key string, v *yaml.Node) error {
+	err = d.fields(root, "top level", docFields, func(key string, v *yamltree.Node) error {
 		switch key {
 		case "version":
 			ver, err := d.int(v, "version")
@@ -491,12 +481,12 @@ func (d *decoder) document(doc *yaml.Node) ([]Pattern, error) {
 			}
 		case "patterns":
 			havePatterns = true
-			if v.Kind != yaml.SequenceNode {
+			if v.Kind != yamltree.Sequence {
 				return d.errf(v, "patterns: want a list of patterns, found %s", kindName(v))
 			}
 			first := map[string]int{}
-			for _, c := range v.Content {
-				c, err := d.resolve(c)
+			for _, c := range v.Items {
+				c, err := d.visit(c)
 				if err != nil {
 					return err
 				}
@@ -523,23 +513,21 @@ func (d *decoder) document(doc *yaml.Node) ([]Pattern, error) {
 	return pats, nil
 }
 
-func (d *decoder) pattern(n *yaml.Node) (Pattern, error) {
+func (d *decoder) pattern(n *yamltree.Node) (Pattern, error) {
 	p := Pattern{MinTPSize: 1, line: n.Line, file: d.file}
 	d.current = ""
 	defer func() { d.current = "" }()
-	if n.Kind != yaml.MappingNode {
+	if n.Kind != yamltree.Mapping {
 		return p, d.errf(n, "each pattern must be a mapping, found %s", kindName(n))
 	}
 	// The name first, so that every later error names the pattern.
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "pattern" {
-			if v, err := d.resolve(n.Content[i+1]); err == nil && v.Kind == yaml.ScalarNode {
-				d.current = v.Value
-			}
+	for _, kv := range n.Pairs {
+		if kv.Key == "pattern" && kv.Value.Kind == yamltree.Scalar {
+			d.current = kv.Value.Value
 		}
 	}
-	seen := map[string]*yaml.Node{}
-	err := d.fields(n, "pattern", patternFields, func(key string, v *yaml.Node) error {
+	seen := map[string]*yamltree.Node{}
+	err := d.fields(n, "pattern", patternFields, func(key string, v *yamltree.Node) error {
 		seen[key] = v
 		var err error
 		switch key {
@@ -575,11 +563,11 @@ func (d *decoder) pattern(n *yaml.Node) (Pattern, error) {
 		case "active":
 			p.Active, err = d.group(v, "active")
 		case "split_groups":
-			if v.Kind != yaml.SequenceNode {
+			if v.Kind != yamltree.Sequence {
 				return d.errf(v, "split_groups: want a list of groups, found %s", kindName(v))
 			}
-			for i, c := range v.Content {
-				c, err := d.resolve(c)
+			for i, c := range v.Items {
+				c, err := d.visit(c)
 				if err != nil {
 					return err
 				}
@@ -630,7 +618,7 @@ func (d *decoder) pattern(n *yaml.Node) (Pattern, error) {
 	return p, nil
 }
 
-func (d *decoder) percent(n *yaml.Node, field string) (float64, error) {
+func (d *decoder) percent(n *yamltree.Node, field string) (float64, error) {
 	f, err := d.float(n, field)
 	if err != nil {
 		return 0, err
@@ -641,9 +629,9 @@ func (d *decoder) percent(n *yaml.Node, field string) (float64, error) {
 	return f, nil
 }
 
-func (d *decoder) group(n *yaml.Node, what string) (Group, error) {
+func (d *decoder) group(n *yamltree.Node, what string) (Group, error) {
 	var g Group
-	err := d.fields(n, what, groupFields, func(key string, v *yaml.Node) error {
+	err := d.fields(n, what, groupFields, func(key string, v *yamltree.Node) error {
 		var err error
 		field := what + "." + key
 		switch key {

@@ -33,7 +33,7 @@ func TestLoadErrors(t *testing.T) {
 		{"empty file", ``, 0, "the file is empty"},
 		{"comments only", "# nothing\n", 0, "the file is empty"},
 		{"two documents", "patterns:" + validPattern + "---\npatterns: []\n", 9, "a second YAML document"},
-		{"syntax error", "patterns:\n  - pattern: [unclosed\n", 1, "YAML syntax"},
+		{"syntax error", "patterns:\n  - pattern: [unclosed\n", 2, "YAML syntax"},
 		{"top level not a mapping", "- a\n- b\n", 1, "top level: want a mapping"},
 		{"unknown top-level field", "version: 1\npatern: []\n", 2, `unknown field "patern"`},
 		{"bad version", "version: 2\npatterns:" + validPattern, 1, "version 2 is not supported"},
