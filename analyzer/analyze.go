@@ -459,6 +459,8 @@ func (a *analysis) addFormalTrace(l loaded) {
 	}
 	kn := kernelNames{canon: map[trace.Str]string{}, cat: map[trace.Str]string{}}
 	var gr *graphReplay
+	var totalNS, noRecordNS, noFrameNS int64
+	var noRecord, noFrame int
 	for i := range t.Kernels {
 		st := p.stageOf[i]
 		if st == "" {
@@ -471,6 +473,16 @@ func (a *analysis) addFormalTrace(l loaded) {
 		res := p.res.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
 		a.stage(st).addInterval(t, k, canon, res)
+		totalNS += k.Dur
+		if res.location == "" {
+			if res.cpuOp == "" {
+				noRecord++
+				noRecordNS += k.Dur
+			} else {
+				noFrame++
+				noFrameNS += k.Dur
+			}
+		}
 		if res.location == GraphReplaySite {
 			if gr == nil {
 				gr = &graphReplay{trace: name, rows: map[string]bool{}}
@@ -485,6 +497,11 @@ func (a *analysis) addFormalTrace(l loaded) {
 			gr.ns += k.Dur
 			gr.rows[st+"\x00"+canon] = true
 		}
+	}
+	if len(t.Frames) > 0 && pct(noRecordNS+noFrameNS, totalNS) >= 1 {
+		a.warnings = append(a.warnings, fmt.Sprintf(
+			"%s: %.1f%% of GPU time could not be tied to a Python line: %s no launch or CPU-op record in the trace (the profiler may have dropped runtime events), %s launched with no Python frame active.",
+			name, pct(noRecordNS+noFrameNS, totalNS), plural(noRecord, "kernel has", "kernels have"), plural(noFrame, "was", "were")))
 	}
 	if gr != nil {
 		a.graph = append(a.graph, *gr)
