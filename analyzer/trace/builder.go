@@ -33,6 +33,26 @@ func (r *RawEvent) Reset() { *r = RawEvent{} }
 // parallel parsers use one Builder per chunk and Merge them.
 type Builder struct {
 	t *Trace
+	// The pid and tid of the last event, interned: most events repeat
+	// them, and comparing bytes is cheaper than a map lookup.
+	lastPID, lastTID   []byte
+	lastPIDs, lastTIDs Str
+	cached             bool
+}
+
+// thread interns an event's pid and tid through one-entry caches (the
+// interned ids are the same as Intern's).
+func (b *Builder) thread(pid, tid []byte) (Str, Str) {
+	if !b.cached || string(pid) != string(b.lastPID) {
+		b.lastPIDs = b.t.Strings.Intern(pid)
+		b.lastPID = append(b.lastPID[:0], pid...)
+	}
+	if !b.cached || string(tid) != string(b.lastTID) {
+		b.lastTIDs = b.t.Strings.Intern(tid)
+		b.lastTID = append(b.lastTID[:0], tid...)
+	}
+	b.cached = true
+	return b.lastPIDs, b.lastTIDs
 }
 
 // NewBuilder returns a Builder for a trace read from path.
@@ -146,9 +166,11 @@ func (b *Builder) Add(r *RawEvent) {
 		if stream == NoID {
 			stream = ParseID(r.CudaStream)
 		}
+		name, cat := s.Intern(r.Name), s.Intern(r.Cat)
+		pid, tid := b.thread(r.PID, r.TID)
 		t.Kernels = append(t.Kernels, Kernel{
-			TS: ts, Dur: dur, Name: s.Intern(r.Name), Cat: s.Intern(r.Cat),
-			PID: s.Intern(r.PID), TID: s.Intern(r.TID), Stream: stream,
+			TS: ts, Dur: dur, Name: name, Cat: cat,
+			PID: pid, TID: tid, Stream: stream,
 			ExternalID: ParseID(r.ExternalID), Correlation: ParseID(r.Correlation),
 			GraphID: ParseID(r.GraphID), GraphNodeID: ParseID(r.GraphNodeID),
 		})
@@ -157,23 +179,31 @@ func (b *Builder) Add(r *RawEvent) {
 		if corr == NoID {
 			return
 		}
+		name := s.Intern(r.Name)
+		pid, tid := b.thread(r.PID, r.TID)
 		t.Launches = append(t.Launches, Launch{
-			TS: ts, Dur: dur, Name: s.Intern(r.Name), PID: s.Intern(r.PID), TID: s.Intern(r.TID),
+			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			Kernel: s.Intern(r.Kernel), ExternalID: ParseID(r.ExternalID), Correlation: corr,
 		})
 	case kindCPUOp:
+		name := s.Intern(r.Name)
+		pid, tid := b.thread(r.PID, r.TID)
 		t.CPUOps = append(t.CPUOps, CPUOp{
-			TS: ts, Dur: dur, Name: s.Intern(r.Name), PID: s.Intern(r.PID), TID: s.Intern(r.TID),
+			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			ExternalID: ParseID(r.ExternalID), Correlation: ParseID(r.Correlation),
 		})
 	case kindFrame:
+		name := s.Intern(r.Name)
+		pid, tid := b.thread(r.PID, r.TID)
 		t.Frames = append(t.Frames, Frame{
-			TS: ts, Dur: dur, Name: s.Intern(r.Name), PID: s.Intern(r.PID), TID: s.Intern(r.TID),
+			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			PythonID: ParseID(r.PythonID), ParentID: ParseID(r.PythonParent),
 		})
 	case kindAnnotation, kindGPUAnnotation:
+		name := s.Intern(r.Name)
+		pid, tid := b.thread(r.PID, r.TID)
 		t.Annotations = append(t.Annotations, Annotation{
-			TS: ts, Dur: dur, Name: s.Intern(r.Name), PID: s.Intern(r.PID), TID: s.Intern(r.TID),
+			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			ExternalID: ParseID(r.ExternalID), GPU: k == kindGPUAnnotation,
 		})
 	}
@@ -269,6 +299,16 @@ func ParseMicros(b []byte) (int64, bool) {
 func ParseID(b []byte) int64 {
 	if len(b) == 0 {
 		return NoID
+	}
+	if len(b) <= 18 { // the common case: a plain integer that fits
+		var v int64
+		i := 0
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			v = v*10 + int64(b[i]-'0')
+		}
+		if i == len(b) {
+			return v
+		}
 	}
 	if u, err := strconv.ParseUint(string(b), 10, 64); err == nil {
 		return int64(u)

@@ -23,7 +23,10 @@ var eventPaths = []string{
 // streaming decoder, and feeds b. It is the correct fallback for layouts
 // the fast scanner does not handle.
 func parseGeneral(ctx context.Context, r io.Reader, b *Builder) error {
-	br, first, err := firstByte(r)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	br, first, lead, err := firstByte(r)
 	if err != nil {
 		return err
 	}
@@ -31,63 +34,63 @@ func parseGeneral(ctx context.Context, r io.Reader, b *Builder) error {
 	dec.UseNumber()
 	if first == '[' {
 		if _, err := dec.Token(); err != nil {
-			return jsonErr(dec, err)
+			return jsonErr(dec, err, lead)
 		}
-		if err := decodeEvents(ctx, dec, b); err != nil {
+		if err := decodeEvents(ctx, dec, b, lead); err != nil {
 			return err
 		}
-		return expectEnd(dec)
+		return expectEnd(dec, lead)
 	}
 	if _, err := dec.Token(); err != nil { // {
-		return jsonErr(dec, err)
+		return jsonErr(dec, err, lead)
 	}
 	sawEvents := false
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return jsonErr(dec, err)
+			return jsonErr(dec, err, lead)
 		}
 		key, _ := tok.(string)
 		if key == "traceEvents" {
 			tok, err := dec.Token()
 			if err != nil {
-				return jsonErr(dec, err)
+				return jsonErr(dec, err, lead)
 			}
 			if d, ok := tok.(json.Delim); !ok || d != '[' {
 				return fmt.Errorf("%w: traceEvents is not an array", ErrNotTrace)
 			}
 			sawEvents = true
-			if err := decodeEvents(ctx, dec, b); err != nil {
+			if err := decodeEvents(ctx, dec, b, lead); err != nil {
 				return err
 			}
 			continue
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return jsonErr(dec, err)
+			return jsonErr(dec, err, lead)
 		}
 		readMeta(key, raw, &b.t.Meta)
 	}
 	if _, err := dec.Token(); err != nil { // }
-		return jsonErr(dec, err)
+		return jsonErr(dec, err, lead)
 	}
 	if !sawEvents {
 		return fmt.Errorf("%w: the JSON object has no traceEvents array", ErrNotTrace)
 	}
-	return expectEnd(dec)
+	return expectEnd(dec, lead)
 }
 
-func expectEnd(dec *json.Decoder) error {
+func expectEnd(dec *json.Decoder, lead int64) error {
 	if _, err := dec.Token(); err != io.EOF {
 		if err == nil {
-			return fmt.Errorf("%w at byte offset %d: unexpected data after the end of the trace", ErrInvalidJSON, dec.InputOffset())
+			return fmt.Errorf("%w at byte offset %d of the JSON text: unexpected data after the end of the trace", ErrInvalidJSON, lead+dec.InputOffset())
 		}
-		return jsonErr(dec, err)
+		return jsonErr(dec, err, lead)
 	}
 	return nil
 }
 
-func decodeEvents(ctx context.Context, dec *json.Decoder, b *Builder) error {
+func decodeEvents(ctx context.Context, dec *json.Decoder, b *Builder, lead int64) error {
 	var raw json.RawMessage
 	var ev RawEvent
 	n := 0
@@ -97,7 +100,7 @@ func decodeEvents(ctx context.Context, dec *json.Decoder, b *Builder) error {
 		}
 		raw = raw[:0]
 		if err := dec.Decode(&raw); err != nil {
-			return jsonErr(dec, err)
+			return jsonErr(dec, err, lead)
 		}
 		if len(raw) == 0 || raw[0] != '{' {
 			b.t.Events++
@@ -108,7 +111,7 @@ func decodeEvents(ctx context.Context, dec *json.Decoder, b *Builder) error {
 		b.Add(&ev)
 	}
 	if _, err := dec.Token(); err != nil { // ]
-		return jsonErr(dec, err)
+		return jsonErr(dec, err, lead)
 	}
 	return nil
 }
@@ -166,16 +169,36 @@ func readMeta(key string, raw []byte, m *Meta) {
 	}
 }
 
-// jsonErr turns a decoder error into one that names the byte offset.
-func jsonErr(dec *json.Decoder, err error) error {
+// jsonErr turns a decoder error into one that names the byte offset in the
+// JSON text (lead is the whitespace skipped before the decoder started).
+func jsonErr(dec *json.Decoder, err error, lead int64) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.Is(err, ErrTruncated) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.As(err, &se):
-		return fmt.Errorf("%w at byte offset %d of the JSON text: %s", ErrInvalidJSON, se.Offset, se.Error())
+		// SyntaxError.Offset is relative to the decoder's internal buffer;
+		// find the bad byte by scanning the value the decoder stopped at.
+		off := lead + dec.InputOffset() + errorPos(dec.Buffered())
+		return fmt.Errorf("%w at byte offset %d of the JSON text: %s", ErrInvalidJSON, off, se.Error())
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return fmt.Errorf("%w: the JSON text ends early at byte offset %d (the file is incomplete)", ErrTruncated, dec.InputOffset())
+		rest, _ := io.Copy(io.Discard, dec.Buffered())
+		return fmt.Errorf("%w: the JSON text ends early at byte offset %d (the file is incomplete)", ErrTruncated, lead+dec.InputOffset()+rest)
 	}
 	return err
+}
+
+// errorPos returns the position of the first invalid byte in the text the
+// decoder had buffered from the start of the value it failed on.
+func errorPos(r io.Reader) int64 {
+	data, _ := io.ReadAll(r)
+	i := skipWS(data, 0)
+	if i >= len(data) {
+		return int64(i)
+	}
+	end, ok := skipValue(data, i, 0)
+	if !ok {
+		return int64(end)
+	}
+	return int64(skipWS(data, end)) // a valid value, then an unexpected byte
 }

@@ -36,7 +36,32 @@ type Options struct {
 }
 
 // Load reads one trace file (plain JSON or gzip, detected by content).
+//
+// It uses the fast parallel scanner when the file has the line layout
+// Kineto writes and the general parser otherwise (or when opts.General is
+// set); both produce the same Trace. When the fast path gives up part-way
+// (a layout it cannot read with certainty, or invalid text) the file is
+// read again with the general parser, which reports errors with their byte
+// offset, and Progress starts again from zero. Progress may be called from
+// a goroutine other than the caller's, never concurrently.
 func Load(ctx context.Context, path string, opts Options) (*Trace, error) {
+	if !opts.General {
+		t, err := loadFast(ctx, path, opts)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, errFallback) {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("load %s: %w", path, err)
+		}
+	}
+	return loadGeneral(ctx, path, opts)
+}
+
+// loadGeneral reads the trace with the general parser.
+func loadGeneral(ctx context.Context, path string, opts Options) (*Trace, error) {
 	src, err := Open(path, opts.Progress)
 	if err != nil {
 		return nil, err
@@ -64,6 +89,27 @@ type Source struct {
 
 // Uncompressed is the number of JSON bytes read so far.
 func (s *Source) Uncompressed() int64 { return s.unzBytes.Load() }
+
+// jsonSizeHint returns the expected size of the JSON text: the file's size,
+// or for gzip the size its trailer records (modulo 4 GiB, so a value below
+// the compressed size means unknown). 0 when unknown.
+func (s *Source) jsonSizeHint() int64 {
+	if !s.Gzip {
+		return s.Size
+	}
+	var tail [4]byte
+	if s.Size < 18 {
+		return 0
+	}
+	if _, err := s.file.ReadAt(tail[:], s.Size-4); err != nil {
+		return 0
+	}
+	n := int64(tail[0]) | int64(tail[1])<<8 | int64(tail[2])<<16 | int64(tail[3])<<24
+	if n < s.Size {
+		return 0
+	}
+	return n
+}
 
 // Close closes the file.
 func (s *Source) Close() error {
@@ -150,37 +196,41 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// sniff returns the first non-space byte of r without consuming it.
-func sniff(br *bufio.Reader) (byte, error) {
+// sniff returns the first byte of r that is not whitespace or part of a
+// UTF-8 byte-order mark, without consuming it, and how many bytes it
+// skipped.
+func sniff(br *bufio.Reader) (byte, int64, error) {
+	var n int64
 	for {
 		c, err := br.ReadByte()
 		if err != nil {
-			return 0, err
+			return 0, n, err
 		}
 		switch c {
 		case ' ', '\t', '\r', '\n', 0xef, 0xbb, 0xbf: // whitespace and a UTF-8 BOM
+			n++
 			continue
 		}
-		return c, br.UnreadByte()
+		return c, n, br.UnreadByte()
 	}
 }
 
 var errEmpty = fmt.Errorf("%w: the file is empty", ErrNotTrace)
 
-func firstByte(r io.Reader) (*bufio.Reader, byte, error) {
+func firstByte(r io.Reader) (*bufio.Reader, byte, int64, error) {
 	br, ok := r.(*bufio.Reader)
 	if !ok {
 		br = bufio.NewReaderSize(r, 1<<20)
 	}
-	c, err := sniff(br)
+	c, lead, err := sniff(br)
 	if err == io.EOF {
-		return br, 0, errEmpty
+		return br, 0, lead, errEmpty
 	}
 	if err != nil {
-		return br, 0, err
+		return br, 0, lead, err
 	}
 	if c != '{' && c != '[' {
-		return br, 0, fmt.Errorf("%w: it starts with %q; expected a JSON object with traceEvents or an array of events", ErrNotTrace, bytes.TrimSpace([]byte{c}))
+		return br, 0, lead, fmt.Errorf("%w: it starts with %q; expected a JSON object with traceEvents or an array of events", ErrNotTrace, bytes.TrimSpace([]byte{c}))
 	}
-	return br, c, nil
+	return br, c, lead, nil
 }
