@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -461,6 +462,16 @@ func (a *analysis) addFormalTrace(l loaded) {
 	var gr *graphReplay
 	var totalNS, noRecordNS, noFrameNS int64
 	var noRecord, noFrame int
+	perStage := map[string]int{}
+	for _, st := range p.stageOf {
+		if st != "" {
+			perStage[st]++
+		}
+	}
+	for st, n := range perStage {
+		agg := a.stage(st)
+		agg.kernels = slices.Grow(agg.kernels, n)
+	}
 	for i := range t.Kernels {
 		st := p.stageOf[i]
 		if st == "" {

@@ -74,7 +74,7 @@ func addCaptureLaunches(km *kernelMap, l loaded, p *prepared, kn *kernelNames, r
 		}
 		res := p.res.fromFrames(t.S(ln.Name), AttrGraphCapture)
 		if ext := ln.ExternalID; ext != trace.NoID {
-			if ops := p.res.opsByExt[ext]; len(ops) > 0 {
+			if ops := p.res.opsByExt.get(ext); len(ops) > 0 {
 				res.cpuOp = t.S(t.CPUOps[ops[0]].Name)
 			}
 		}
