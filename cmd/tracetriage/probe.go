@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,6 +46,8 @@ func runProbe(ctx context.Context, args []string, io stdio) error {
 		return usagef("--url is required: the server's base URL, e.g. http://127.0.0.1:30000")
 	case *requests < 1:
 		return usagef("--requests %d: pass 1 or more", *requests)
+	case *requests > live.MaxProbeRequests:
+		return usagef("--requests %d: pass at most %d", *requests, live.MaxProbeRequests)
 	case *maxTokens < 1:
 		return usagef("--max-tokens %d: pass 1 or more", *maxTokens)
 	case *concurrency < 1:
@@ -132,7 +135,10 @@ type liveDuration time.Duration
 func (d *liveDuration) String() string { return time.Duration(*d).String() }
 
 func (d *liveDuration) Set(v string) error {
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(secs) {
+		if math.Abs(secs) > float64(math.MaxInt64/int64(time.Second)) {
+			return fmt.Errorf("%q is too long: pass at most a few days", v)
+		}
 		*d = liveDuration(secs * float64(time.Second))
 		return nil
 	}
