@@ -95,14 +95,49 @@ func runProbe(ctx context.Context, args []string, io stdio) error {
 	return nil
 }
 
-// liveWriteFile writes a file, creating its parent directories.
+// liveWriteFile writes a file, creating its parent directories. A regular
+// file is written to a temporary file beside it and renamed into place, so
+// a failed write never leaves a truncated file (with trtllm-override
+// --output may be --source itself); an existing file keeps its mode, and a
+// symbolic link is followed. Other files (a terminal, /dev/null) are
+// written directly.
 func liveWriteFile(path string, data []byte, perm os.FileMode) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create the directory of %s: %w", path, err)
+	target := path
+	if st, err := os.Stat(path); err == nil {
+		switch {
+		case st.IsDir():
+			return fmt.Errorf("write %s: it is a directory: name a file", path)
+		case !st.Mode().IsRegular():
+			if err := os.WriteFile(path, data, perm); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			return nil
+		}
+		perm = st.Mode().Perm()
+		if resolved, err := filepath.EvalSymlinks(path); err == nil {
+			target = resolved
 		}
 	}
-	if err := os.WriteFile(path, data, perm); err != nil {
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create the directory of %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), perm)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), target)
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
