@@ -41,6 +41,8 @@ func TestTRTLLMOverrideCommandErrors(t *testing.T) {
 	}{
 		{[]string{"trtllm-override", "--source", bad, "--output", out}, 1, "py_executor_noprofiler.py: could not find 'torch_profiler = torch.profiler.profile('"},
 		{[]string{"trtllm-override", "--source", "nope.py", "--output", out}, 1, "read --source nope.py"},
+		{[]string{"trtllm-override", "--source", filepath.Dir(out), "--output", out}, 1, "is a directory: pass the py_executor.py file"},
+		{[]string{"trtllm-override", "--source", "/dev/zero", "--output", out}, 1, "is larger than"},
 		{[]string{"trtllm-override", "--source", bad}, 2, "--output is required"},
 		{[]string{"trtllm-override", "--output", out}, 2, "--source is required"},
 	}
