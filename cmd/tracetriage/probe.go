@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -123,6 +124,16 @@ func liveWriteFile(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("create the directory of %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
+	if errors.Is(err, fs.ErrPermission) {
+		// A writable file in a read-only directory (a package installed
+		// by another user) can still be rewritten in place.
+		if _, serr := os.Stat(target); serr == nil {
+			if err := os.WriteFile(target, data, perm); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			return nil
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
