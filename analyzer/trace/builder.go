@@ -39,6 +39,38 @@ type Builder struct {
 	lastPID, lastTID   []byte
 	lastPIDs, lastTIDs Str
 	cached             bool
+	// names caches the handles of recent event names and categories,
+	// indexed by a cheap hash of a few of their bytes: most events repeat
+	// a few hundred names, and comparing one cached string is cheaper
+	// than hashing the whole name for the table's map. namesOf is the
+	// table the cache belongs to.
+	names   [512]internEntry
+	namesOf *Strings
+}
+
+type internEntry struct {
+	s  string
+	id Str
+}
+
+// intern is b.t.Strings.Intern through the names cache (same handles).
+func (b *Builder) intern(v []byte) Str {
+	n := len(v)
+	if n == 0 {
+		return 0
+	}
+	s := b.t.Strings
+	if b.namesOf != s {
+		b.names, b.namesOf = [512]internEntry{}, s
+	}
+	h := (uint32(n) ^ uint32(v[n-1])<<8 ^ uint32(v[n/2])<<16 ^ uint32(v[n/3])<<24) * 2654435761 >> 23
+	e := &b.names[h]
+	if e.s == string(v) {
+		return e.id
+	}
+	id := s.Intern(v)
+	e.s, e.id = s.Get(id), id
+	return id
 }
 
 // thread interns an event's pid and tid through one-entry caches (the
@@ -160,14 +192,13 @@ func (b *Builder) Add(r *RawEvent) {
 	if k == kindKernel && (dur <= 0 || isMetaName(r.Name)) {
 		return
 	}
-	s := t.Strings
 	switch k {
 	case kindKernel:
 		stream := ParseID(r.Stream)
 		if stream == NoID {
 			stream = ParseID(r.CudaStream)
 		}
-		name, cat := s.Intern(r.Name), s.Intern(r.Cat)
+		name, cat := b.intern(r.Name), b.intern(r.Cat)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Kernels = append(t.Kernels, Kernel{
 			TS: ts, Dur: dur, Name: name, Cat: cat,
@@ -180,28 +211,28 @@ func (b *Builder) Add(r *RawEvent) {
 		if corr == NoID {
 			return
 		}
-		name := s.Intern(r.Name)
+		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Launches = append(t.Launches, Launch{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
-			Kernel: s.Intern(r.Kernel), ExternalID: ParseID(r.ExternalID), Correlation: corr,
+			Kernel: b.intern(r.Kernel), ExternalID: ParseID(r.ExternalID), Correlation: corr,
 		})
 	case kindCPUOp:
-		name := s.Intern(r.Name)
+		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.CPUOps = append(t.CPUOps, CPUOp{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			ExternalID: ParseID(r.ExternalID), Correlation: ParseID(r.Correlation),
 		})
 	case kindFrame:
-		name := s.Intern(r.Name)
+		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Frames = append(t.Frames, Frame{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			PythonID: ParseID(r.PythonID), ParentID: ParseID(r.PythonParent),
 		})
 	case kindAnnotation, kindGPUAnnotation:
-		name := s.Intern(r.Name)
+		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Annotations = append(t.Annotations, Annotation{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
