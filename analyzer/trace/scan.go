@@ -384,6 +384,48 @@ func (s *eventScanner) knownKey(b []byte, i int) (dst *[]byte, bit uint32, n int
 	return nil, 0, 0
 }
 
+// The first eight bytes of the args keys the analysis reads most often,
+// as little-endian words.
+const (
+	awExternal = '"' | 'E'<<8 | 'x'<<16 | 't'<<24 | 'e'<<32 | 'r'<<40 | 'n'<<48 | 'a'<<56
+	awCorrela  = '"' | 'c'<<8 | 'o'<<16 | 'r'<<24 | 'r'<<32 | 'e'<<40 | 'l'<<48 | 'a'<<56
+	awStream   = '"' | 's'<<8 | 't'<<16 | 'r'<<24 | 'e'<<32 | 'a'<<40 | 'm'<<48 | '"'<<56
+	awPython   = '"' | 'P'<<8 | 'y'<<16 | 't'<<24 | 'h'<<32 | 'o'<<40 | 'n'<<48 | ' '<<56
+)
+
+// knownArg is knownKey for the args keys "External id", "correlation",
+// "stream", "Python id" and "Python parent id": it returns the slot, the
+// bit and the length of `"key":`, or n == 0 for any other key or spelling.
+func (s *eventScanner) knownArg(b []byte, i int) (dst *[]byte, bit uint32, n int) {
+	if i+8 > len(b) {
+		return nil, 0, 0
+	}
+	rest := b[i+8:]
+	ev := &s.ev
+	switch binary.LittleEndian.Uint64(b[i:]) {
+	case awExternal:
+		if len(rest) >= 6 && string(rest[:6]) == `l id":` {
+			return &ev.ExternalID, fExternalID, 14
+		}
+	case awCorrela:
+		if len(rest) >= 6 && string(rest[:6]) == `tion":` {
+			return &ev.Correlation, fCorrelation, 14
+		}
+	case awStream:
+		if len(rest) >= 1 && rest[0] == ':' {
+			return &ev.Stream, fStream, 9
+		}
+	case awPython:
+		if len(rest) >= 4 && string(rest[:4]) == `id":` {
+			return &ev.PythonID, fPythonID, 12
+		}
+		if len(rest) >= 11 && string(rest[:11]) == `parent id":` {
+			return &ev.PythonParent, fPythonParent, 19
+		}
+	}
+	return nil, 0, 0
+}
+
 // field returns the RawEvent slot and bit of an event-level key.
 func (s *eventScanner) field(key []byte) (*[]byte, uint32) {
 	ev := &s.ev
@@ -579,22 +621,26 @@ func (s *eventScanner) args(b []byte, i int, seen *uint32) (end int, generic, ok
 		if i >= len(b) || b[i] != '"' {
 			return i, generic, false
 		}
-		ks := i + 1
-		ke, kesc, ok := scanString(b, i)
-		if !ok {
-			return ke, generic, false
-		}
-		i = skipWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return i, generic, false
-		}
-		i = skipWS(b, i+1)
-		var dst *[]byte
-		var bit uint32
-		if kesc {
-			generic = true
+		var ok bool
+		dst, bit, n := s.knownArg(b, i)
+		if n > 0 {
+			i = skipWS(b, i+n)
 		} else {
-			dst, bit = s.argField(b[ks : ke-1])
+			ks := i + 1
+			ke, kesc, ok := scanString(b, i)
+			if !ok {
+				return ke, generic, false
+			}
+			i = skipWS(b, ke)
+			if i >= len(b) || b[i] != ':' {
+				return i, generic, false
+			}
+			i = skipWS(b, i+1)
+			if kesc {
+				generic = true
+			} else {
+				dst, bit = s.argField(b[ks : ke-1])
+			}
 		}
 		switch {
 		case dst == nil:
