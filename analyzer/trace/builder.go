@@ -34,16 +34,11 @@ func (r *RawEvent) Reset() { *r = RawEvent{} }
 // parallel parsers use one Builder per chunk and Merge them.
 type Builder struct {
 	t *Trace
-	// The pid and tid of the last event, interned: most events repeat
-	// them, and comparing bytes is cheaper than a map lookup.
-	lastPID, lastTID   []byte
-	lastPIDs, lastTIDs Str
-	cached             bool
-	// names caches the handles of recent event names and categories,
-	// indexed by a cheap hash of a few of their bytes: most events repeat
-	// a few hundred names, and comparing one cached string is cheaper
-	// than hashing the whole name for the table's map. namesOf is the
-	// table the cache belongs to.
+	// names caches the handles of recent event names, categories, pids
+	// and tids, indexed by a cheap hash of a few of their bytes: most
+	// events repeat a few hundred names, and comparing one cached string
+	// is cheaper than hashing the whole name for the table's map. namesOf
+	// is the table the cache belongs to.
 	names   [512]internEntry
 	namesOf *Strings
 }
@@ -73,19 +68,11 @@ func (b *Builder) intern(v []byte) Str {
 	return id
 }
 
-// thread interns an event's pid and tid through one-entry caches (the
-// interned ids are the same as Intern's).
+// thread interns an event's pid and tid through the names cache: events
+// alternate between a few threads (CPU and GPU streams), which a one-entry
+// cache kept missing.
 func (b *Builder) thread(pid, tid []byte) (Str, Str) {
-	if !b.cached || string(pid) != string(b.lastPID) {
-		b.lastPIDs = b.t.Strings.Intern(pid)
-		b.lastPID = append(b.lastPID[:0], pid...)
-	}
-	if !b.cached || string(tid) != string(b.lastTID) {
-		b.lastTIDs = b.t.Strings.Intern(tid)
-		b.lastTID = append(b.lastTID[:0], tid...)
-	}
-	b.cached = true
-	return b.lastPIDs, b.lastTIDs
+	return b.intern(pid), b.intern(tid)
 }
 
 // NewBuilder returns a Builder for a trace read from path.
