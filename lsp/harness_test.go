@@ -91,7 +91,8 @@ type harness struct {
 	conn   jsonrpc2.Conn
 	ctx    context.Context
 	root   string
-	done   chan error
+	done   chan struct{} // closed when Serve has returned
+	err    error         // what Serve returned
 }
 
 // start runs a server with opts against a fresh recorder client.
@@ -102,8 +103,11 @@ func start(t *testing.T, opts Options) *harness {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	a, b := net.Pipe()
-	h := &harness{t: t, srv: New(opts), rec: newRecorder(), done: make(chan error, 1)}
-	go func() { h.done <- h.srv.Serve(ctx, a) }()
+	h := &harness{t: t, srv: New(opts), rec: newRecorder(), done: make(chan struct{})}
+	go func() {
+		h.err = h.srv.Serve(ctx, a)
+		close(h.done)
+	}()
 	cctx, conn, server := protocol.NewClient(ctx, h.rec, jsonrpc2.NewHeaderStream(b))
 	h.ctx, h.conn, h.server = cctx, conn, server
 	t.Cleanup(func() {

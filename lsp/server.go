@@ -163,7 +163,13 @@ func (s *Server) handler() jsonrpc2.Handler {
 	// message is read, so there is nothing in flight to cancel (and its
 	// context.WithCancel on the pooled request context outlives the request).
 	chain := func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
-		if req.Method() == protocol.MethodCancelRequest {
+		if !handledMethods[req.Method()] {
+			// Unknown to this server (including $/cancelRequest: nothing is
+			// ever in flight). Decoding params of a method we do not serve
+			// would only turn "not found" into a parse error.
+			if req.IsCall() {
+				return nil, jsonrpc2.Errorf(jsonrpc2.MethodNotFound, "method %q is not served by tracetriage", req.Method())
+			}
 			return nil, nil
 		}
 		if err := s.gate(req); err != nil {
@@ -190,6 +196,23 @@ func (s *Server) handler() jsonrpc2.Handler {
 		}()
 		return chain(ctx, req)
 	}
+}
+
+// handledMethods are the methods the server implements; anything else is
+// answered "method not found" (calls) or dropped (notifications).
+var handledMethods = map[string]bool{
+	protocol.MethodInitialize:                         true,
+	protocol.MethodInitialized:                        true,
+	protocol.MethodShutdown:                           true,
+	protocol.MethodExit:                               true,
+	protocol.MethodTextDocumentDidOpen:                true,
+	protocol.MethodTextDocumentDidChange:              true,
+	protocol.MethodTextDocumentDidClose:               true,
+	protocol.MethodTextDocumentHover:                  true,
+	protocol.MethodTextDocumentInlayHint:              true,
+	protocol.MethodTextDocumentCodeLens:               true,
+	protocol.MethodWorkspaceDidChangeConfiguration:    true,
+	protocol.MethodWorkspaceDidChangeWorkspaceFolders: true,
 }
 
 // gate applies the lifecycle: nothing but initialize before it, nothing
@@ -431,9 +454,13 @@ func (s *Server) snapshot() snapshot {
 func (s *Server) docText(u uri.URI) (string, bool) {
 	s.mu.Lock()
 	d := s.docs[u]
+	var text string
+	if d != nil {
+		text = d.text // strings are immutable: the copy stays valid
+	}
 	s.mu.Unlock()
 	if d != nil {
-		return d.text, true
+		return text, true
 	}
 	return readFileText(uriPath(u))
 }
