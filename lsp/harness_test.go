@@ -84,7 +84,7 @@ func (r *recorder) InlayHintRefresh(context.Context) error {
 // harness is a server on one end of an in-memory pipe and a protocol
 // client on the other.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *Server
 	rec    *recorder
 	server protocol.Server // dispatcher: calls go over the wire
@@ -96,7 +96,7 @@ type harness struct {
 }
 
 // start runs a server with opts against a fresh recorder client.
-func start(t *testing.T, opts Options) *harness {
+func start(t testing.TB, opts Options) *harness {
 	t.Helper()
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 20 * time.Millisecond
@@ -120,6 +120,16 @@ func start(t *testing.T, opts Options) *harness {
 			t.Error("server did not stop within 5s of the connection closing")
 		}
 	})
+	return h
+}
+
+// startWith starts a server, initializes it for root with initOpts and
+// waits for the analysis.
+func startWith(t testing.TB, opts Options, root string, initOpts any) *harness {
+	t.Helper()
+	h := start(t, opts)
+	h.initialize(root, initOpts)
+	h.waitIndexed()
 	return h
 }
 

@@ -131,10 +131,11 @@ func hoverMarkdown(ix *Index, li *LineInfo) string {
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
-// cell escapes text for a Markdown table cell.
-func cell(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ", "`", "'").Replace(s)
-}
+// cellEscaper escapes text for a Markdown table cell (a Replacer is safe
+// for concurrent use and never changes).
+var cellEscaper = strings.NewReplacer("|", "\\|", "\n", " ", "`", "'")
+
+func cell(s string) string { return cellEscaper.Replace(s) }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
