@@ -87,13 +87,12 @@ func (s *Server) publish(ctx context.Context, u uri.URI) {
 	}
 }
 
-// diskTargetsLocked lists the files under the workspace folders that the
-// trace names, so that their diagnostics show before they are opened.
-// s.mu must be held.
-func (s *Server) diskTargetsLocked(ix *Index) []uri.URI {
+// diskTargets lists the files under the workspace folders that the trace
+// names, so that their diagnostics show before they are opened.
+func diskTargets(ix *Index, roots []string) []uri.URI {
 	var out []uri.URI
 	for _, key := range ix.Files() {
-		for _, r := range s.roots {
+		for _, r := range roots {
 			cands := []string{key}
 			if first, rest, ok := strings.Cut(key, "/"); ok && layoutDirs[first] {
 				cands = append(cands, rest)

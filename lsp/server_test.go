@@ -324,3 +324,43 @@ func TestNonPythonFilesGetNothing(t *testing.T) {
 		t.Errorf("diagnostics on a text file: %+v", d)
 	}
 }
+
+// TestRealTrace runs the real engine (through the server's default
+// AnalyzeFunc) on a trace from ../shared, on a workspace laid out like the
+// trace's hottest line, and checks every request against the index.
+func TestRealTrace(t *testing.T) {
+	for name, trace := range e2eTraces(t) {
+		if name != "real-trace" {
+			continue
+		}
+		sc := newScenario(t, trace(t))
+		h := startWith(t, Options{}, sc.root, map[string]any{"tracetriage": map[string]any{"trace": sc.trace}})
+		u := h.open(sc.file, "python")
+		text := hoverText(t, h.hover(u, uint32(sc.line)))
+		for _, want := range sc.hoverHas {
+			if !strings.Contains(text, want) {
+				t.Errorf("hover lacks %q:\n%s", want, text)
+			}
+		}
+		hints, err := h.server.InlayHint(h.ctx, &protocol.InlayHintParams{
+			TextDocument: protocol.TextDocumentIdentifier{URI: u},
+			Range:        protocol.Range{End: protocol.Position{Line: uint32(sc.line + 1)}},
+		})
+		if err != nil || len(hints) == 0 || hints[len(hints)-1].Label != protocol.String(sc.hint) {
+			t.Errorf("inlay hints %+v, %v; want the last %q", hints, err, sc.hint)
+		}
+		lenses, err := h.server.CodeLens(h.ctx, &protocol.CodeLensParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}})
+		if err != nil || len(lenses) != 1 || lenses[0].Command.Title != sc.lens {
+			t.Errorf("code lenses %+v, %v; want %q", lenses, err, sc.lens)
+		}
+		h.waitFor("the hot-spot diagnostic", func() bool {
+			d, _ := h.diagsOf(u)
+			for _, x := range d {
+				if x.Code == protocol.String(codeHotLine) && int(x.Range.Start.Line) == sc.line {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}

@@ -108,6 +108,10 @@ func (s *Server) load(ctx context.Context, opts analyzer.Options, resolveErr err
 	s.log.Info("analysed", "trace", name, "took", time.Since(start).Round(time.Millisecond),
 		"files", len(ix.files), "stage", ix.stage)
 	s.mu.Lock()
+	roots := slicesClone(s.roots)
+	s.mu.Unlock()
+	targets := diskTargets(ix, roots)
+	s.mu.Lock()
 	s.index = ix
 	s.statusText = ""
 	caps := s.caps
@@ -117,7 +121,7 @@ func (s *Server) load(ctx context.Context, opts analyzer.Options, resolveErr err
 	for u := range s.published {
 		s.dirty[u] = true
 	}
-	for _, u := range s.diskTargetsLocked(ix) {
+	for _, u := range targets {
 		s.dirty[u] = true
 	}
 	s.mu.Unlock()
