@@ -192,6 +192,12 @@ func TestNeovimHover(t *testing.T) {
 						Title string `json:"title"`
 					} `json:"command"`
 				} `json:"codelens"`
+				InlayHints []struct {
+					Label    string `json:"label"`
+					Position struct {
+						Line int `json:"line"`
+					} `json:"position"`
+				} `json:"inlay_hints"`
 			}
 			if err := json.Unmarshal(raw, &res); err != nil {
 				t.Fatalf("results %s: %v", raw, err)
@@ -206,6 +212,15 @@ func TestNeovimHover(t *testing.T) {
 			}
 			if len(res.CodeLens) != 1 || res.CodeLens[0].Command.Title != sc.lens {
 				t.Errorf("code lenses %+v, want one titled %q", res.CodeLens, sc.lens)
+			}
+			// Neovim 0.7 does not draw inlay hints, but its client carries
+			// the request and the answer.
+			hint := false
+			for _, h := range res.InlayHints {
+				hint = hint || (h.Position.Line == sc.line && h.Label == sc.hint)
+			}
+			if !hint {
+				t.Errorf("inlay hints via Neovim %+v, want %q on line %d", res.InlayHints, sc.hint, sc.line)
 			}
 			found := false
 			for _, d := range res.Diagnostics {

@@ -26,7 +26,9 @@ type Index struct {
 	stageGPU map[string]float64
 }
 
-// LineInfo is everything the trace says about one source line.
+// LineInfo is everything the trace says about one source line. Overlap
+// holds the findings whose scope is the line or whose kernel it launched;
+// Fuse those that list the line among their current locations.
 type LineInfo struct {
 	Path     string
 	Line     int // 1-based, as in the trace
@@ -79,6 +81,7 @@ func NewIndex(doc *analyzer.Document, stage string) *Index {
 	for si := range doc.Stages {
 		st := &doc.Stages[si]
 		ix.stageGPU[st.Stage] = st.GPUTimeUS
+		launchedBy := make(map[string][]*LineInfo) // kernel name → lines
 		for ki := range st.Kernels {
 			k := &st.Kernels[ki]
 			for i := range k.Sites {
@@ -90,6 +93,7 @@ func NewIndex(doc *analyzer.Document, stage string) *Index {
 				if li.Function == "" {
 					li.Function = site.Function
 				}
+				launchedBy[k.Name] = append(launchedBy[k.Name], li)
 				li.Launches = append(li.Launches, Launch{
 					Stage:     st.Stage,
 					Kernel:    k,
@@ -100,9 +104,17 @@ func NewIndex(doc *analyzer.Document, stage string) *Index {
 			}
 		}
 		for oi := range st.Overlap {
+			// The finding goes on its scope line and on every line that
+			// launched its kernel.
 			o := &st.Overlap[oi]
+			lines := launchedBy[o.Kernel]
 			if p, n, ok := parseLocation(o.Scope); ok {
 				if li := ix.line(p, n); li != nil {
+					lines = append([]*LineInfo{li}, lines...)
+				}
+			}
+			for _, li := range lines {
+				if !slices.ContainsFunc(li.Overlap, func(r OverlapRef) bool { return r.Row == o }) {
 					li.Overlap = append(li.Overlap, OverlapRef{st.Stage, o})
 				}
 			}

@@ -460,3 +460,40 @@ func TestDidChangeStormStaysOrdered(t *testing.T) {
 		t.Errorf("line 6 after the storm = %.60q…, want %.60q…", got, want.String())
 	}
 }
+
+func TestNewSettingsSupersedeARunningAnalysis(t *testing.T) {
+	root, good := sglangWorkspace(t)
+	slow := filepath.Join(t.TempDir(), "huge.json.gz")
+	if err := os.WriteFile(slow, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan struct{}, 1)
+	analyze := func(ctx context.Context, o analyzer.Options) (*analyzer.Document, error) {
+		if o.Input == slow {
+			started <- struct{}{}
+			<-ctx.Done() // a trace that would take minutes
+			return nil, ctx.Err()
+		}
+		return Analyze(ctx, o)
+	}
+	h := start(t, Options{Analyze: analyze})
+	h.initialize(root, map[string]any{"tracetriage": map[string]any{"trace": slow}})
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the slow analysis did not start")
+	}
+	settings := protocol.LSPAny(fmt.Sprintf(`{"tracetriage":{"trace":%q}}`, good))
+	if err := h.server.DidChangeConfiguration(h.ctx, &protocol.DidChangeConfigurationParams{Settings: settings}); err != nil {
+		t.Fatal(err)
+	}
+	ix := h.waitIndexed()
+	if ix.Document().Framework != "sglang" {
+		t.Errorf("loaded %q", ix.Document().Framework)
+	}
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	if len(h.rec.messages) != 0 {
+		t.Errorf("the superseded analysis was reported: %+v", h.rec.messages)
+	}
+}

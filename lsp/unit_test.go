@@ -295,3 +295,24 @@ func TestSavedAnalysisDetection(t *testing.T) {
 		t.Error("a document of another schema version loaded")
 	}
 }
+
+func TestOverlapFindingOnScopeAndKernelLines(t *testing.T) {
+	doc, err := LoadDocument(filepath.Join("testdata", "sglang-decode.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc.Stages[0].Overlap[0].Scope = "python/sglang/srt/layers/linear.py:1330 forward"
+	ix := NewIndex(doc, "")
+	for _, loc := range []struct {
+		path string
+		line int
+	}{
+		{"python/sglang/srt/layers/linear.py", 1330},             // the scope
+		{"python/sglang/srt/distributed/parallel_state.py", 520}, // launched the kernel
+	} {
+		li := ix.Line(loc.path, loc.line)
+		if li == nil || len(li.Overlap) != 1 || li.Overlap[0].Row.Priority != "P1" {
+			t.Errorf("%s:%d: overlap %+v, want the P1 finding once", loc.path, loc.line, li)
+		}
+	}
+}

@@ -90,8 +90,27 @@ func (s *Server) load(ctx context.Context, opts analyzer.Options, resolveErr err
 	name := describeInputs(opts)
 	s.log.Info("analysing", "trace", name)
 	start := time.Now()
-	doc, err := s.runAnalyze(ctx, opts)
-	if ctx.Err() != nil {
+	// New settings while a long analysis runs cancel it; the watcher then
+	// starts over with them.
+	actx, cancel := context.WithCancel(ctx)
+	finished := make(chan struct{})
+	watcherDone := make(chan struct{})
+	go func() {
+		defer close(watcherDone)
+		select {
+		case <-s.reconfig:
+			cancel()
+			s.kick()
+		case <-finished:
+		}
+	}()
+	doc, err := s.runAnalyze(actx, opts)
+	close(finished)
+	<-watcherDone
+	superseded := actx.Err() != nil
+	cancel()
+	if ctx.Err() != nil || superseded {
+		s.log.Info("analysis superseded", "trace", name)
 		return
 	}
 	if err != nil {
