@@ -83,13 +83,16 @@ type scenario struct {
 }
 
 // e2eTraces are the traces the end-to-end tests run on: a saved analysis
-// (no engine needed) and a real trace from ../shared.
+// (no engine needed) and real traces from ../shared whose kernels map to
+// Python lines (an SGLang prefill on MI300X, a vLLM eager run on B200).
 func e2eTraces(t *testing.T) map[string]func(t *testing.T) string {
+	shared := func(rel string) func(t *testing.T) string {
+		return func(t *testing.T) string { return testutil.SharedFile(t, rel) }
+	}
 	return map[string]func(t *testing.T) string{
 		"saved-analysis": func(t *testing.T) string { return copyFixture(t, "sglang-decode.json", t.TempDir()) },
-		"real-trace": func(t *testing.T) string {
-			return testutil.SharedFile(t, "traces/llm-serving/sglang_b300_deepseek-r1_1782843274.7730265-TP-0-DECODE.trace.json.gz")
-		},
+		"real-sglang":    shared("traces/llm-serving/sglang_mi300x_qwen3-8b_prefilldecode.json.gz"),
+		"real-vllm":      shared("traces/llm-serving/vllm_b200_gptoss_tp8_rank0_eager.json.gz"),
 	}
 }
 

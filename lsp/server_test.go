@@ -330,10 +330,16 @@ func TestNonPythonFilesGetNothing(t *testing.T) {
 // trace's hottest line, and checks every request against the index.
 func TestRealTrace(t *testing.T) {
 	for name, trace := range e2eTraces(t) {
-		if name != "real-trace" {
+		if !strings.HasPrefix(name, "real-") {
 			continue
 		}
-		sc := newScenario(t, trace(t))
+		t.Run(name, func(t *testing.T) { testRealTrace(t, trace(t)) })
+	}
+}
+
+func testRealTrace(t *testing.T, trace string) {
+	{
+		sc := newScenario(t, trace)
 		h := startWith(t, Options{}, sc.root, map[string]any{"tracetriage": map[string]any{"trace": sc.trace}})
 		u := h.open(sc.file, "python")
 		text := hoverText(t, h.hover(u, uint32(sc.line)))
