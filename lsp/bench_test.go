@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/internal/testutil"
 )
 
 // bigDocument is a synthetic analysis about the size of a large serving
@@ -63,17 +65,39 @@ func bigSource(lines int) string {
 // an index of 300 files × 40 lines × 3 kernels × 2 stages loaded, and
 // reports the 50th and 99th percentile latency.
 func BenchmarkHover(b *testing.B) {
-	doc := bigDocument(300, 40, 3)
+	benchHover(b, bigDocument(300, 40, 3), "python/sglang/srt/layers/mod150/impl.py", 10+5*20, bigSource(40))
+}
+
+// BenchmarkHoverRealTrace is BenchmarkHover with the analysis of a real
+// vLLM trace loaded, on its hottest line.
+func BenchmarkHoverRealTrace(b *testing.B) {
+	trace := testutil.SharedFile(b, "traces/llm-serving/vllm_b200_gptoss_tp8_rank0_eager.json.gz")
+	doc, err := Analyze(context.Background(), analyzer.Options{Input: trace})
+	if errors.Is(err, analyzer.ErrNotImplemented) {
+		b.Skip("the analysis engine is not built in this tree yet")
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	hot := NewIndex(doc, "").Hot(1, 0)
+	if len(hot) == 0 {
+		b.Fatal("no line launched kernels")
+	}
+	benchHover(b, doc, hot[0].Path, hot[0].Line, strings.Repeat("x = 1\n", hot[0].Line+1))
+}
+
+// benchHover measures hovers on line (1-based) of key, opened with text.
+func benchHover(b *testing.B, doc *analyzer.Document, key string, line int, text string) {
 	h := startBench(b, doc)
-	u := uri.File("/ws/python/sglang/srt/layers/mod150/impl.py")
+	u := uri.File("/ws/" + key)
 	if err := h.server.DidOpen(h.ctx, &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{
-		URI: u, LanguageID: "python", Version: 1, Text: bigSource(40),
+		URI: u, LanguageID: "python", Version: 1, Text: text,
 	}}); err != nil {
 		b.Fatal(err)
 	}
 	params := &protocol.HoverParams{TextDocumentPositionParams: protocol.TextDocumentPositionParams{
 		TextDocument: protocol.TextDocumentIdentifier{URI: u},
-		Position:     protocol.Position{Line: 9 + 5*20, Character: 8},
+		Position:     protocol.Position{Line: uint32(line - 1), Character: 8},
 	}}
 	if hv, err := h.server.Hover(h.ctx, params); err != nil || hv == nil {
 		b.Fatalf("hover = %v, %v", hv, err)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -158,7 +159,27 @@ func (c Config) resolve(roots []string) (analyzer.Options, error) {
 		return opts, fmt.Errorf("%w: set tracetriage.trace, or put a trace under %s in the workspace", errNoTrace, dir)
 	}
 	opts.Input = newest
+	// A profiler run writes one folder of traces (per rank and stage): hand
+	// the engine the folder, which picks rank 0 and each stage's newest.
+	if folder := filepath.Dir(newest); !isAnalysisDocument(newest) && !slices.Contains(dirs, folder) && countTraces(folder) > 1 {
+		opts.Input = folder
+	}
 	return opts, nil
+}
+
+// countTraces counts the trace files directly in dir.
+func countTraces(dir string) int {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		if !e.IsDir() && isTraceFile(e.Name()) {
+			n++
+		}
+	}
+	return n
 }
 
 // isTraceFile reports whether name looks like a Kineto trace.

@@ -255,6 +255,13 @@ func TestResolveTrace(t *testing.T) {
 	if err != nil || opts.Input != newest {
 		t.Errorf("newest = %q, %v; want %q", opts.Input, err, newest)
 	}
+	// A run folder with a trace per rank: the folder goes to the engine.
+	mk("sglang-run/1782843274.77-TP-0-DECODE.trace.json.gz", 0)
+	mk("sglang-run/1782843274.77-TP-1-DECODE.trace.json.gz", 0)
+	opts, err = Config{TraceDir: "profiles"}.resolve([]string{root})
+	if want := filepath.Join(dir, "sglang-run"); err != nil || opts.Input != want {
+		t.Errorf("newest run folder = %q, %v; want %q", opts.Input, err, want)
+	}
 	opts, err = Config{Trace: "t.json"}.resolve([]string{root})
 	if err != nil || opts.Input != filepath.Join(root, "t.json") {
 		t.Errorf("relative trace = %q, %v", opts.Input, err)
