@@ -497,3 +497,36 @@ func TestNewSettingsSupersedeARunningAnalysis(t *testing.T) {
 		t.Errorf("the superseded analysis was reported: %+v", h.rec.messages)
 	}
 }
+
+func TestExitWhileClientStopsReading(t *testing.T) {
+	root, trace := sglangWorkspace(t)
+	a, b := net.Pipe()
+	t.Cleanup(func() { _ = a.Close(); _ = b.Close() })
+	done := make(chan error, 1)
+	go func() { done <- New(Options{PollInterval: 10 * time.Millisecond}).Serve(context.Background(), a) }()
+	frames := jsonrpc2.NewHeaderStream(b).(frameIO)
+	ctx := context.Background()
+	write := func(s string) {
+		if _, err := frames.WriteFrame(ctx, []byte(s)); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+	}
+	write(fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{},"rootUri":%q,"initializationOptions":{"trace":%q}}}`,
+		uri.File(root), trace))
+	if _, _, err := frames.ReadFrame(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write(`{"jsonrpc":"2.0","method":"initialized","params":{}}`)
+	// From here on the client reads nothing: the diagnostics the server
+	// publishes for the workspace's files block on the pipe.
+	time.Sleep(200 * time.Millisecond)
+	write(`{"jsonrpc":"2.0","method":"exit"}`)
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrExitWithoutShutdown) {
+			t.Errorf("Serve = %v, want ErrExitWithoutShutdown", err)
+		}
+	case <-time.After(stopTimeout + 5*time.Second):
+		t.Fatal("Serve hung on a client that stopped reading")
+	}
+}

@@ -149,9 +149,23 @@ func (s *Server) ServeStream(ctx context.Context, stream jsonrpc2.Stream) error 
 		go s.conn.Close()
 	}
 	s.stop()
-	s.wg.Wait()
+	// The background work stops with bg; a write to a client that no
+	// longer reads could still hold the publisher, so do not wait forever.
+	finished := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(stopTimeout):
+		s.log.Warn("background work did not stop in time; leaving it", "timeout", stopTimeout)
+	}
 	return err
 }
+
+// stopTimeout bounds how long Serve waits for background work to stop.
+const stopTimeout = 3 * time.Second
 
 // handler is the message chain: one message at a time in wire order (each
 // handler is quick; analyses run in the background), requests gated by the
@@ -508,6 +522,7 @@ func (s *Server) notifyOnce(key string, typ protocol.MessageType, msg string) {
 // encoder (the one protocol.NewServer installs, which it does not export).
 type lspCodec struct{}
 
+// Marshal encodes a payload; raw messages pass through.
 func (lspCodec) Marshal(v any) ([]byte, error) {
 	switch m := v.(type) {
 	case jsonrpc2.RawMessage:
@@ -521,6 +536,7 @@ func (lspCodec) Marshal(v any) ([]byte, error) {
 	return protocol.Marshal(v)
 }
 
+// Unmarshal decodes a payload; raw messages are copied.
 func (lspCodec) Unmarshal(data []byte, v any) error {
 	if p, ok := v.(*jsonrpc2.RawMessage); ok {
 		*p = append(jsonrpc2.RawMessage(nil), data...)

@@ -62,7 +62,10 @@ type stdioConn struct {
 	out io.Writer
 }
 
-func (c stdioConn) Read(p []byte) (int, error)  { return c.in.Read(p) }
+// Read reads from stdin.
+func (c stdioConn) Read(p []byte) (int, error) { return c.in.Read(p) }
+
+// Write writes to stdout.
 func (c stdioConn) Write(p []byte) (int, error) { return c.out.Write(p) }
 
 // Close does nothing: the process ends when Serve returns, and closing
