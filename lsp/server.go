@@ -177,7 +177,7 @@ func (s *Server) handler() jsonrpc2.Handler {
 	// message is read, so there is nothing in flight to cancel (and its
 	// context.WithCancel on the pooled request context outlives the request).
 	chain := func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
-		if !handledMethods[req.Method()] {
+		if !served(req.Method()) {
 			// Unknown to this server (including $/cancelRequest: nothing is
 			// ever in flight). Decoding params of a method we do not serve
 			// would only turn "not found" into a parse error.
@@ -212,21 +212,17 @@ func (s *Server) handler() jsonrpc2.Handler {
 	}
 }
 
-// handledMethods are the methods the server implements; anything else is
+// served reports whether the server implements method; anything else is
 // answered "method not found" (calls) or dropped (notifications).
-var handledMethods = map[string]bool{
-	protocol.MethodInitialize:                         true,
-	protocol.MethodInitialized:                        true,
-	protocol.MethodShutdown:                           true,
-	protocol.MethodExit:                               true,
-	protocol.MethodTextDocumentDidOpen:                true,
-	protocol.MethodTextDocumentDidChange:              true,
-	protocol.MethodTextDocumentDidClose:               true,
-	protocol.MethodTextDocumentHover:                  true,
-	protocol.MethodTextDocumentInlayHint:              true,
-	protocol.MethodTextDocumentCodeLens:               true,
-	protocol.MethodWorkspaceDidChangeConfiguration:    true,
-	protocol.MethodWorkspaceDidChangeWorkspaceFolders: true,
+func served(method string) bool {
+	switch method {
+	case protocol.MethodInitialize, protocol.MethodInitialized, protocol.MethodShutdown, protocol.MethodExit,
+		protocol.MethodTextDocumentDidOpen, protocol.MethodTextDocumentDidChange, protocol.MethodTextDocumentDidClose,
+		protocol.MethodTextDocumentHover, protocol.MethodTextDocumentInlayHint, protocol.MethodTextDocumentCodeLens,
+		protocol.MethodWorkspaceDidChangeConfiguration, protocol.MethodWorkspaceDidChangeWorkspaceFolders:
+		return true
+	}
+	return false
 }
 
 // gate applies the lifecycle: nothing but initialize before it, nothing
