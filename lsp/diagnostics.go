@@ -94,7 +94,7 @@ func diskTargets(ix *Index, roots []string) []uri.URI {
 	for _, key := range ix.Files() {
 		for _, r := range roots {
 			cands := []string{key}
-			if first, rest, ok := strings.Cut(key, "/"); ok && layoutDirs[first] {
+			if first, rest, ok := strings.Cut(key, "/"); ok && isLayoutDir(first) {
 				cands = append(cands, rest)
 			}
 			for _, c := range cands {

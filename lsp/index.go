@@ -63,10 +63,10 @@ type FuseRef struct {
 	Row   *analyzer.FuseRow
 }
 
-// layoutDirs are leading folders that a checkout has but an installed
-// package does not: python/sglang/... in a checkout is sglang/... in
-// site-packages.
-var layoutDirs = map[string]bool{"python": true, "src": true}
+// isLayoutDir reports whether a leading folder is one that a checkout has
+// but an installed package does not: python/sglang/... in a checkout is
+// sglang/... in site-packages.
+func isLayoutDir(dir string) bool { return dir == "python" || dir == "src" }
 
 // NewIndex arranges doc for lookups. stage names the headline stage; ""
 // picks the first stage that is not "all" (or "all" when it is the only one).
@@ -224,7 +224,7 @@ func (ix *Index) addSuffixes(key string) {
 		}
 	}
 	first, rest, ok := strings.Cut(key, "/")
-	if ok && layoutDirs[first] && strings.Contains(rest, "/") {
+	if ok && isLayoutDir(first) && strings.Contains(rest, "/") {
 		if _, taken := ix.suffixes[rest]; !taken {
 			ix.suffixes[rest] = key
 		}

@@ -37,7 +37,7 @@ func newTolerantStream(s jsonrpc2.Stream, log *slog.Logger) jsonrpc2.Stream {
 
 // parseErrorFrame is the response to an unreadable frame (its id is
 // unknowable, so null, as JSON-RPC 2.0 prescribes).
-var parseErrorFrame = []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error: the message is not valid JSON-RPC"}}`)
+const parseErrorFrame = `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error: the message is not valid JSON-RPC"}}`
 
 // ReadFrame returns the next frame that decodes as a JSON-RPC message or
 // batch, answering the others.
@@ -51,7 +51,7 @@ func (t *tolerantStream) ReadFrame(ctx context.Context) ([]byte, int64, error) {
 			return frame, n, nil
 		}
 		t.log.Warn("skipped a malformed message", "bytes", len(frame))
-		if _, werr := t.frames.WriteFrame(ctx, parseErrorFrame); werr != nil {
+		if _, werr := t.frames.WriteFrame(ctx, []byte(parseErrorFrame)); werr != nil {
 			return nil, n, werr
 		}
 	}
