@@ -370,3 +370,66 @@ func testRealTrace(t *testing.T, trace string) {
 		})
 	}
 }
+
+func TestDidCloseFallsBackToTheFileOnDisk(t *testing.T) {
+	root, trace := sglangWorkspace(t)
+	h := startWith(t, Options{}, root, map[string]any{"tracetriage": map[string]any{"trace": trace}})
+	path := filepath.Join(root, "python/sglang/srt/layers/layernorm.py")
+	disk, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := uri.File(path)
+	// The editor's copy has two more lines at the top than the file.
+	if err := h.server.DidOpen(h.ctx, &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{
+		URI: u, LanguageID: "python", Version: 1, Text: "#\n#\n" + string(disk),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	lensLine := func() int {
+		t.Helper()
+		lenses, err := h.server.CodeLens(h.ctx, &protocol.CodeLensParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}})
+		if err != nil || len(lenses) != 1 {
+			t.Fatalf("lenses %+v, %v", lenses, err)
+		}
+		return int(lenses[0].Range.Start.Line)
+	}
+	if got := lensLine(); got != 171 {
+		t.Errorf("lens on the open document at line %d, want 171", got)
+	}
+	if err := h.server.DidClose(h.ctx, &protocol.DidCloseTextDocumentParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lensLine(); got != 169 {
+		t.Errorf("lens after close at line %d, want 169 (the file on disk)", got)
+	}
+}
+
+func TestWorkspaceFolderAddedLater(t *testing.T) {
+	empty := t.TempDir()
+	h := start(t, Options{})
+	h.initialize(empty, nil) // no trace anywhere yet
+	h.waitFor("the no-trace message", func() bool {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		return len(h.rec.messages) == 1
+	})
+	root := t.TempDir()
+	writeSources(t, root, "", "")
+	copyFixture(t, "sglang-decode.json", filepath.Join(root, filepath.FromSlash(DefaultTraceDir)))
+	err := h.server.DidChangeWorkspaceFolders(h.ctx, &protocol.DidChangeWorkspaceFoldersParams{Event: protocol.WorkspaceFoldersChangeEvent{
+		Added:   []protocol.WorkspaceFolder{{URI: uri.File(root), Name: "sglang"}},
+		Removed: []protocol.WorkspaceFolder{{URI: uri.File(empty), Name: "ws"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitIndexed()
+	if roots := h.srv.snapshot().roots; len(roots) != 1 || roots[0] != root {
+		t.Errorf("roots %v, want [%s]", roots, root)
+	}
+	u := h.open(filepath.Join(root, "python/sglang/srt/layers/layernorm.py"), "python")
+	if !strings.Contains(hoverText(t, h.hover(u, 176)), "FusedAddRMSNormKernel") {
+		t.Error("hover after adding the folder lacks the kernel")
+	}
+}
