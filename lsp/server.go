@@ -69,7 +69,6 @@ type Server struct {
 	index       *Index
 	published   map[uri.URI]bool // URIs that last got a non-empty diagnostics list
 	shown       map[string]bool  // messages already shown to the user
-	statusText  string           // what the server is showing, for hovers with no data
 
 	reconfig  chan struct{} // settings or folders changed: re-resolve the trace
 	dirty     map[uri.URI]bool
@@ -448,16 +447,15 @@ func (s *Server) DidClose(_ context.Context, p *protocol.DidCloseTextDocumentPar
 
 // snapshot is what a request needs, read under the lock once.
 type snapshot struct {
-	index  *Index
-	roots  []string
-	cfg    Config
-	status string
+	index *Index
+	roots []string
+	cfg   Config
 }
 
 func (s *Server) snapshot() snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return snapshot{index: s.index, roots: s.roots, cfg: s.cfg, status: s.statusText}
+	return snapshot{index: s.index, roots: s.roots, cfg: s.cfg}
 }
 
 // docText returns the open document's text, or the file on disk.

@@ -80,7 +80,6 @@ func slicesClone(s []string) []string { return append([]string(nil), s...) }
 // error; the previous index (if any) stays in use.
 func (s *Server) load(ctx context.Context, opts analyzer.Options, resolveErr error) {
 	if resolveErr != nil {
-		s.setStatus("tracetriage: " + resolveErr.Error())
 		s.log.Info("no trace", "err", resolveErr)
 		if errors.Is(resolveErr, errNoTrace) {
 			s.notifyOnce("notrace", protocol.MessageTypeInfo, "tracetriage: "+resolveErr.Error())
@@ -116,7 +115,6 @@ func (s *Server) load(ctx context.Context, opts analyzer.Options, resolveErr err
 	if err != nil {
 		msg := fmt.Sprintf("tracetriage: could not analyse %s: %v", name, err)
 		s.log.Warn("analysis failed", "trace", name, "err", err)
-		s.setStatus(msg)
 		s.notifyOnce("load:"+name+":"+err.Error(), protocol.MessageTypeError, msg)
 		return
 	}
@@ -132,7 +130,6 @@ func (s *Server) load(ctx context.Context, opts analyzer.Options, resolveErr err
 	targets := diskTargets(ix, roots)
 	s.mu.Lock()
 	s.index = ix
-	s.statusText = ""
 	caps := s.caps
 	for u := range s.docs {
 		s.dirty[u] = true
@@ -175,12 +172,6 @@ func (s *Server) runAnalyze(ctx context.Context, opts analyzer.Options) (doc *an
 		err = errors.New("the engine returned no document")
 	}
 	return doc, err
-}
-
-func (s *Server) setStatus(msg string) {
-	s.mu.Lock()
-	s.statusText = msg
-	s.mu.Unlock()
 }
 
 // describeInputs names the trace inputs for messages.
