@@ -3,6 +3,30 @@ package analyzer
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tracetriage/tracetriage/analyzer/fuse"
+	"github.com/tracetriage/tracetriage/analyzer/overlap"
+	"github.com/tracetriage/tracetriage/analyzer/trace"
+)
+
+// Version is the engine version written into every document.
+const Version = "0.1.0"
+
+// Analyses this build computes. The Triage View says plainly when a table
+// is empty because its analysis is not part of the build.
+const (
+	OverlapAnalysis = true
+	FuseAnalysis    = true
+)
+
+// Modes of an analysis.
+const (
+	ModeSingle = "single-trace"
+	ModeTwo    = "mapping-formal"
 )
 
 // Options selects what Analyze reads and how.
@@ -13,21 +37,447 @@ type Options struct {
 	// (graphs off, readable launch stacks) supplies Python locations for the
 	// formal trace (real serving configuration), which supplies the timings.
 	MappingInput, FormalInput string
-	// Framework is "auto" (or ""), "sglang", "vllm" or "trtllm".
+	// Framework is "auto" (or ""), "sglang", "vllm" or "trtllm" (aliases
+	// of CanonicalFramework accepted).
 	Framework string
 	// FuseCatalog is an optional YAML file of fusion patterns that extends
 	// or overrides the embedded catalogue.
 	FuseCatalog string
+	// OverlapTableLimit keeps at most this many overlap rows per stage
+	// (0 keeps them all).
+	OverlapTableLimit int
+	// Timeline asks for the ASCII timeline around each stage's top overlap
+	// row (Stage.Timeline).
+	Timeline bool
 	// Progress, when set, is called now and then while traces load with the
 	// bytes read so far and the total (0 when unknown).
 	Progress func(done, total int64)
 }
 
-// ErrNotImplemented is returned by engine parts that are not built yet.
-var ErrNotImplemented = errors.New("analysis engine not built yet")
+// Sentinel errors of Analyze; front-ends map them to their own error
+// kinds (usage errors, tool errors).
+var (
+	// ErrNotImplemented is returned by engine parts that are not built yet.
+	ErrNotImplemented = errors.New("not available in this build yet")
+	// ErrBadOptions: the Options name no input, or mix the two modes.
+	ErrBadOptions = errors.New("invalid options")
+)
+
+// minAllSharePct: an "all" bucket of a file whose name has no stage is
+// left out when it holds less than this share of the file's kernel time
+// (triage-behaviour.md §6.3).
+const minAllSharePct = 1.0
 
 // Analyze loads the traces that opts name and returns the analysis document.
 // It stops early with ctx.Err() when ctx is cancelled.
 func Analyze(ctx context.Context, opts Options) (*Document, error) {
-	return nil, ErrNotImplemented
+	fw, err := CanonicalFramework(opts.Framework)
+	if err != nil {
+		return nil, err
+	}
+	two := opts.MappingInput != "" || opts.FormalInput != ""
+	switch {
+	case opts.Input != "" && two:
+		return nil, fmt.Errorf("%w: use either a single input or a mapping and a formal input, not both", ErrBadOptions)
+	case two && (opts.MappingInput == "" || opts.FormalInput == ""):
+		return nil, fmt.Errorf("%w: two-trace mode needs both a mapping input and a formal input", ErrBadOptions)
+	case !two && opts.Input == "":
+		return nil, fmt.Errorf("%w: no input trace given", ErrBadOptions)
+	}
+	catalog, err := fuse.DefaultWith(opts.FuseCatalog)
+	if err != nil {
+		return nil, err
+	}
+
+	doc := &Document{
+		SchemaVersion: SchemaVersion,
+		Tool:          Tool{Name: "tracetriage", Version: Version},
+		Mode:          ModeSingle,
+		Inputs:        Inputs{Formal: []string{}, Mapping: []string{}},
+		Stages:        []Stage{},
+		Warnings:      []string{},
+	}
+	formalIn := opts.Input
+	if two {
+		doc.Mode = ModeTwo
+		formalIn = opts.FormalInput
+	}
+	evidence := frameworkEvidence{}
+	formal, formalArgs, err := loadInput(ctx, formalIn, opts, evidence)
+	if err != nil {
+		return nil, err
+	}
+	var mapping []loaded
+	var mappingArgs *trace.ServerArgs
+	if two {
+		if mapping, mappingArgs, err = loadInput(ctx, opts.MappingInput, opts, evidence); err != nil {
+			return nil, err
+		}
+	}
+	args := formalArgs
+	if args == nil {
+		args = mappingArgs
+	}
+	if args != nil {
+		doc.Model = args.Model
+	}
+	for _, l := range formal {
+		doc.Inputs.Formal = append(doc.Inputs.Formal, l.target.Path)
+	}
+	for _, l := range mapping {
+		doc.Inputs.Mapping = append(doc.Inputs.Mapping, l.target.Path)
+	}
+	if fw == FrameworkAuto {
+		fw = evidence.decide()
+	}
+	doc.Framework = fw
+
+	kernels, err := buildStages(ctx, doc, formal, mapping)
+	if err != nil {
+		return nil, err
+	}
+	tp := 1
+	if args != nil && args.TPSize > 0 {
+		tp = args.TPSize
+	} else {
+		for _, l := range formal {
+			tp = max(tp, l.t.Meta.WorldSize)
+		}
+	}
+	addOpportunities(doc, kernels, catalog, fuse.Context{Framework: doc.Framework, Model: doc.Model, TPSize: tp},
+		overlap.Options{Limit: opts.OverlapTableLimit}, opts.Timeline)
+	return doc, nil
+}
+
+// buildStages computes the stages and warnings of doc from loaded traces,
+// and returns each stage's kernels for the overlap analysis.
+func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) ([][]overlap.Kernel, error) {
+	a := &analysis{locs: map[string]*frameInfo{}, stages: map[string]*stageAgg{}}
+	if len(mapping) > 0 {
+		a.mapping = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
+		for _, l := range mapping {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			a.addMappingTrace(l)
+		}
+	}
+	for _, l := range formal {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		a.addFormalTrace(l)
+	}
+	names := make([]string, 0, len(a.stages))
+	for st := range a.stages {
+		names = append(names, st)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if trace.StageOrder(names[i]) != trace.StageOrder(names[j]) {
+			return trace.StageOrder(names[i]) < trace.StageOrder(names[j])
+		}
+		return names[i] < names[j]
+	})
+	var kernels [][]overlap.Kernel
+	for _, st := range names {
+		agg := a.stages[st]
+		if len(agg.order) == 0 {
+			continue
+		}
+		stage := agg.toStage(a.locs)
+		if a.mapping != nil {
+			a.applyMapping(st, agg, &stage)
+		}
+		doc.Stages = append(doc.Stages, stage)
+		kernels = append(kernels, agg.overlapKernels(&stage))
+	}
+	doc.Warnings = append(doc.Warnings, a.warnings...)
+	doc.Warnings = append(doc.Warnings, a.graphWarnings(doc)...)
+	return kernels, nil
+}
+
+// loaded is one trace file with the target that named it.
+type loaded struct {
+	target trace.Target
+	t      *trace.Trace
+}
+
+// loadInput discovers and loads the trace files of one input (file or
+// profile directory) and its server arguments, and adds their framework
+// evidence.
+func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvidence) ([]loaded, *trace.ServerArgs, error) {
+	targets, err := trace.Discover(input)
+	if err != nil {
+		return nil, nil, err
+	}
+	var args *trace.ServerArgs
+	if targets.ServerArgs != "" {
+		if args, err = trace.LoadServerArgs(targets.ServerArgs); err != nil {
+			return nil, nil, err
+		}
+		ev.addServerArgs(args)
+	}
+	ev.addPath(input)
+	var out []loaded
+	for _, tg := range targets.Files {
+		t, err := trace.Load(ctx, tg.Path, trace.Options{Progress: opts.Progress})
+		if err != nil {
+			return nil, nil, err
+		}
+		ev.addPath(filepath.Base(tg.Path))
+		ev.addTrace(t)
+		out = append(out, loaded{target: tg, t: t})
+	}
+	return out, args, nil
+}
+
+// analysis accumulates the stages of every formal trace.
+type analysis struct {
+	locs     map[string]*frameInfo
+	stages   map[string]*stageAgg
+	mapping  *kernelMap
+	warnings []string
+	graph    []graphReplay
+}
+
+// graphReplay remembers the graph-replayed kernels of one trace.
+type graphReplay struct {
+	trace    string
+	launchAt string // Python location of the graph launch call
+	kernels  int
+	ns       int64
+	rows     map[string]bool // stage + "\x00" + kernel name
+}
+
+func (a *analysis) stage(name string) *stageAgg {
+	s := a.stages[name]
+	if s == nil {
+		s = newStageAgg(name)
+		a.stages[name] = s
+	}
+	return s
+}
+
+// kernelNames caches the canonical name and category of each interned
+// kernel name.
+type kernelNames struct {
+	canon, cat map[trace.Str]string
+}
+
+func (kn *kernelNames) get(t *trace.Trace, id trace.Str) (string, string) {
+	if c, ok := kn.canon[id]; ok {
+		return c, kn.cat[id]
+	}
+	raw := t.S(id)
+	c, cat := CanonicalKernelName(raw), Categorize(raw)
+	kn.canon[id], kn.cat[id] = c, cat
+	return c, cat
+}
+
+// pickProcess returns the GPU process whose kernels are analysed
+// (triage-behaviour.md §5): the busiest of those whose id names TP rank 0,
+// else the busiest overall, with its share of all kernel time.
+func pickProcess(t *trace.Trace) (trace.Str, int, float64) {
+	sums := map[trace.Str]int64{}
+	var total int64
+	for i := range t.Kernels {
+		sums[t.Kernels[i].PID] += t.Kernels[i].Dur
+		total += t.Kernels[i].Dur
+	}
+	pids := make([]trace.Str, 0, len(sums))
+	for p := range sums {
+		pids = append(pids, p)
+	}
+	sort.Slice(pids, func(i, j int) bool { return t.S(pids[i]) < t.S(pids[j]) })
+	best, found := trace.Str(0), false
+	for _, preferOnly := range []bool{true, false} {
+		for _, p := range pids {
+			name := t.S(p)
+			if preferOnly && !strings.Contains(name, "TP00") && !strings.Contains(name, "TP-0") {
+				continue
+			}
+			if !found || sums[p] > sums[best] {
+				best, found = p, true
+			}
+		}
+		if found {
+			break
+		}
+	}
+	return best, len(pids), pct(sums[best], total)
+}
+
+// prepared holds what the formal and mapping passes share for one trace.
+type prepared struct {
+	pid      trace.Str
+	npids    int
+	pidShare float64
+	stageOf  []string // per kernel index; "" for kernels of other processes
+	res      *resolver
+}
+
+func (a *analysis) prepare(l loaded) *prepared {
+	t := l.t
+	p := &prepared{res: newResolver(t), stageOf: make([]string, len(t.Kernels))}
+	if len(t.Kernels) == 0 {
+		return p
+	}
+	p.pid, p.npids, p.pidShare = pickProcess(t)
+	var si *stageIndex
+	if l.target.Stage == StageAll {
+		si = newStageIndex(t)
+	}
+	for i := range t.Kernels {
+		k := &t.Kernels[i]
+		if k.PID != p.pid {
+			continue
+		}
+		switch {
+		case l.target.Stage != StageAll:
+			p.stageOf[i] = l.target.Stage
+		case si.empty():
+			p.stageOf[i] = StageAll
+		default:
+			launchTS := trace.NoID
+			if ln := p.res.launch(k); ln != nil {
+				launchTS = ln.TS
+			}
+			p.stageOf[i] = si.stageOf(k, p.res.externalID(k), launchTS)
+		}
+	}
+	// A file without a stage in its name: drop an "all" bucket under 1 %.
+	if l.target.Stage == StageAll {
+		var total, all int64
+		n := 0
+		for i := range t.Kernels {
+			if p.stageOf[i] == "" {
+				continue
+			}
+			total += t.Kernels[i].Dur
+			if p.stageOf[i] == StageAll {
+				all += t.Kernels[i].Dur
+				n++
+			}
+		}
+		if all > 0 && all < total && pct(all, total) < minAllSharePct {
+			for i := range p.stageOf {
+				if p.stageOf[i] == StageAll {
+					p.stageOf[i] = ""
+				}
+			}
+			a.warnings = append(a.warnings, fmt.Sprintf(
+				"%s: %s (%.2f%% of GPU time) ran outside every extend/decode window and are left out.",
+				filepath.Base(t.Path), plural(n, "kernel", "kernels"), pct(all, total)))
+		}
+	}
+	return p
+}
+
+// addFormalTrace adds the kernels of one formal trace to the stages.
+func (a *analysis) addFormalTrace(l loaded) {
+	t := l.t
+	name := filepath.Base(t.Path)
+	if t.Malformed > 0 {
+		a.warnings = append(a.warnings, fmt.Sprintf("%s: %s skipped as malformed (no numeric ts or dur).", name, plural(t.Malformed, "event was", "events were")))
+	}
+	if len(t.Kernels) == 0 {
+		a.warnings = append(a.warnings, fmt.Sprintf(
+			"%s has no GPU kernels (a CPU-only capture?): record with ProfilerActivity.CUDA to triage GPU time.", name))
+		return
+	}
+	if len(t.Frames) == 0 {
+		a.warnings = append(a.warnings, fmt.Sprintf(
+			"%s has no Python stacks: kernels cannot be mapped to Python lines; capture with with_stack=True.", name))
+	}
+	p := a.prepare(l)
+	if p.npids > 1 {
+		a.warnings = append(a.warnings, fmt.Sprintf(
+			"%s: kernels of %d GPU processes found; the tables cover process %s only (%.1f%% of kernel time).",
+			name, p.npids, t.S(p.pid), p.pidShare))
+	}
+	kn := kernelNames{canon: map[trace.Str]string{}, cat: map[trace.Str]string{}}
+	var gr *graphReplay
+	for i := range t.Kernels {
+		st := p.stageOf[i]
+		if st == "" {
+			continue
+		}
+		k := &t.Kernels[i]
+		canon, cat := kn.get(t, k.Name)
+		row := a.stage(st).add(canon, cat, k.TS, k.Dur)
+		ln := p.res.launch(k)
+		res := p.res.resolve(k, p.res.externalID(k), ln)
+		row.addSite(res, k.Dur)
+		a.stage(st).addInterval(t, k, canon, res)
+		if res.location == GraphReplaySite {
+			if gr == nil {
+				gr = &graphReplay{trace: name, rows: map[string]bool{}}
+				if ln != nil {
+					p.res.buf = p.res.frames.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur), p.res.buf)
+					if len(p.res.buf) > 0 {
+						gr.launchAt = p.res.fromFrames("", "").location
+					}
+				}
+			}
+			gr.kernels++
+			gr.ns += k.Dur
+			gr.rows[st+"\x00"+canon] = true
+		}
+	}
+	a.remember(p.res)
+	if gr != nil {
+		a.graph = append(a.graph, *gr)
+	}
+}
+
+// remember records the parsed form of every location the resolver has
+// produced, so document sites can carry path, line and function.
+func (a *analysis) remember(r *resolver) {
+	for _, fi := range r.frames.info {
+		if _, ok := a.locs[fi.location]; !ok {
+			a.locs[fi.location] = fi
+		}
+	}
+}
+
+// graphWarnings says how much GPU time was replayed from graphs and is
+// left without a Python line.
+func (a *analysis) graphWarnings(doc *Document) []string {
+	var out []string
+	for _, g := range a.graph {
+		unattributed := 0
+		var ns float64
+		for _, st := range doc.Stages {
+			for _, row := range st.Kernels {
+				if !g.rows[st.Stage+"\x00"+row.Name] {
+					continue
+				}
+				for _, s := range row.Sites {
+					if s.Function == GraphReplaySite {
+						unattributed += s.Launches
+						ns += row.GPUTimeUS * s.SharePct / 100
+					}
+				}
+			}
+		}
+		if unattributed == 0 {
+			continue
+		}
+		at := ""
+		if g.launchAt != "" {
+			at = " launched at " + g.launchAt
+		}
+		out = append(out, fmt.Sprintf(
+			"%s: %s replayed from CUDA/HIP graphs%s (%.2f ms of GPU time); their Python lines are not in this trace (shown as %q): pass a capture trace or an eager trace as --mapping-input to attribute them.",
+			g.trace, plural(unattributed, "kernel was", "kernels were"), at, ns/1000, GraphReplaySite))
+	}
+	return out
+}
+
+// plural writes "1 kernel" or "2 kernels".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -1,5 +1,7 @@
 package analyzer
 
+import "github.com/tracetriage/tracetriage/analyzer/overlap"
+
 // SchemaVersion is the version of the analysis document's JSON contract
 // (../shared/spec/analysis-json.md). Fields may be added freely; renaming or
 // dropping one bumps it.
@@ -39,6 +41,12 @@ type Stage struct {
 	Kernels    []KernelRow  `json:"kernels"`
 	Overlap    []OverlapRow `json:"overlap"`
 	Fuse       []FuseRow    `json:"fuse"`
+	// Breakdown is the stage's temporal breakdown (busy and idle GPU time,
+	// compute, communication and memory time, exposed communication).
+	Breakdown *overlap.Breakdown `json:"breakdown,omitempty"`
+	// Timeline is the ASCII timeline around the top overlap row, when
+	// Options.Timeline asked for it and the stage has an overlap row.
+	Timeline *overlap.TimelineView `json:"timeline,omitempty"`
 }
 
 // KernelRow aggregates every launch of one canonical kernel name in a stage.

@@ -2,10 +2,103 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/tracetriage/tracetriage/tracegen"
 )
 
-// runGen is not built yet; its issue is open.
-func runGen(_ context.Context, _ []string, _ stdio) error {
-	return errors.New("this command is not available in this build yet")
+// runGen writes a synthetic trace:
+//
+//	tracetriage gen --framework sglang|vllm|trtllm [--stage decode|extend]
+//	    [--size 100MB | --steps N] [--layers N] [--seed N]
+//	    --output FILE[.gz] [--truth FILE]
+func runGen(_ context.Context, args []string, io stdio) error {
+	fs := newFlagSet("gen", io)
+	framework := fs.String("framework", "sglang", "engine whose trace shape to write: sglang, vllm or trtllm")
+	stage := fs.String("stage", "decode", "serving stage: decode or extend")
+	size := fs.String("size", "", "approximate size of the JSON text, e.g. 100MB or 1GB (default: --steps steps)")
+	steps := fs.Int("steps", 3, "number of steps when --size is not given")
+	layers := fs.Int("layers", 4, "transformer layers per step")
+	seed := fs.Uint64("seed", 1, "random seed for kernel durations")
+	output := fs.String("output", "", "file to write; a name ending in .gz is gzipped (required)")
+	truthPath := fs.String("truth", "", "also write the ground truth (kernel totals and launch sites) as JSON here")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *output == "" {
+		return usagef("--output is required (a .json or .json.gz file name)")
+	}
+	opts := tracegen.Options{Framework: *framework, Stage: *stage, Steps: *steps, Layers: *layers, Seed: *seed}
+	if *size != "" {
+		n, err := tracegen.ParseSize(*size)
+		if err != nil {
+			return usagef("--size: %v", err)
+		}
+		opts.TargetBytes = n
+	}
+	truth, err := writeTrace(*output, opts)
+	if errors.Is(err, tracegen.ErrOptions) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	if *truthPath != "" {
+		data, _ := json.MarshalIndent(truth, "", "  ")
+		if err := os.WriteFile(*truthPath, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write truth: %w", err)
+		}
+	}
+	fmt.Fprintf(io.err, "wrote %s: %d events, %d steps, %.1f MB of JSON\n", *output, truth.Events, truth.Steps, float64(truth.Bytes)/1e6)
+	return nil
+}
+
+// writeTrace writes to a temporary file beside path and renames it into
+// place, so an interrupted run never leaves a truncated trace behind.
+func writeTrace(path string, opts tracegen.Options) (*tracegen.Truth, error) {
+	tmp, err := os.CreateTemp(dirOf(path), ".tracegen-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	var w io.Writer = tmp
+	var gz *gzip.Writer
+	if strings.HasSuffix(strings.ToLower(path), ".gz") {
+		gz, _ = gzip.NewWriterLevel(tmp, gzip.BestSpeed)
+		w = gz
+	}
+	truth, err := tracegen.Write(w, opts)
+	if err == nil && gz != nil {
+		err = gz.Close()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return truth, nil
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexAny(path, `/\`); i >= 0 {
+		return path[:i+1]
+	}
+	return "."
 }

@@ -1,0 +1,268 @@
+package analyzer
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// counter counts strings and remembers the order they first appeared, so
+// that ties go to the first seen (as Python's Counter.most_common does).
+type counter struct {
+	keys   []string
+	counts map[string]int
+}
+
+func (c *counter) add(k string, n int) {
+	if c.counts == nil {
+		c.counts = map[string]int{}
+	}
+	if _, ok := c.counts[k]; !ok {
+		c.keys = append(c.keys, k)
+	}
+	c.counts[k] += n
+}
+
+func (c *counter) merge(o *counter) {
+	for _, k := range o.keys {
+		c.add(k, o.counts[k])
+	}
+}
+
+func (c *counter) top() string {
+	best, n := "", -1
+	for _, k := range c.keys {
+		if c.counts[k] > n {
+			best, n = k, c.counts[k]
+		}
+	}
+	return best
+}
+
+// siteAgg aggregates the launches of one kernel from one location.
+type siteAgg struct {
+	location string
+	ns       int64
+	launches int
+	cpuOps   counter
+	stacks   counter
+	attrs    counter
+}
+
+// rowAgg aggregates every launch of one canonical kernel name in a stage.
+type rowAgg struct {
+	name      string
+	category  string
+	ns, maxNS int64
+	launches  int
+	sites     map[string]*siteAgg
+	order     []*siteAgg
+}
+
+func (r *rowAgg) site(location string) *siteAgg {
+	s := r.sites[location]
+	if s == nil {
+		s = &siteAgg{location: location}
+		r.sites[location] = s
+		r.order = append(r.order, s)
+	}
+	return s
+}
+
+func (r *rowAgg) addSite(res resolution, dur int64) {
+	s := r.site(res.location)
+	s.ns += dur
+	s.launches++
+	s.cpuOps.add(res.cpuOp, 1)
+	s.stacks.add(res.stack, 1)
+	s.attrs.add(res.attribution, 1)
+}
+
+// stageAgg aggregates the kernels of one stage.
+type stageAgg struct {
+	stage     string
+	rows      map[string]*rowAgg
+	order     []*rowAgg
+	totalNS   int64
+	intervals [][2]int64
+	// kernels are the formal kernels one by one, for the overlap analysis.
+	kernels []stageKernel
+}
+
+// stageKernel is one kernel execution of a stage.
+type stageKernel struct {
+	name          string
+	stream        string
+	start, end    int64
+	scope, launch string // "" when unknown
+}
+
+func newStageAgg(stage string) *stageAgg {
+	return &stageAgg{stage: stage, rows: map[string]*rowAgg{}}
+}
+
+func (s *stageAgg) row(name, category string) *rowAgg {
+	r := s.rows[name]
+	if r == nil {
+		r = &rowAgg{name: name, category: category, sites: map[string]*siteAgg{}}
+		s.rows[name] = r
+		s.order = append(s.order, r)
+	}
+	return r
+}
+
+// add records one kernel execution.
+func (s *stageAgg) add(name, category string, ts, dur int64) *rowAgg {
+	r := s.row(name, category)
+	r.ns += dur
+	r.launches++
+	if dur > r.maxNS {
+		r.maxNS = dur
+	}
+	s.totalNS += dur
+	s.intervals = append(s.intervals, [2]int64{ts, ts + dur})
+	return r
+}
+
+// busyNS is the length of the union of the kernel intervals.
+func (s *stageAgg) busyNS() int64 {
+	iv := s.intervals
+	sort.Slice(iv, func(i, j int) bool { return iv[i][0] < iv[j][0] })
+	var busy, curStart, curEnd int64
+	open := false
+	for _, x := range iv {
+		if !open || x[0] > curEnd {
+			if open {
+				busy += curEnd - curStart
+			}
+			curStart, curEnd, open = x[0], x[1], true
+			continue
+		}
+		if x[1] > curEnd {
+			curEnd = x[1]
+		}
+	}
+	if open {
+		busy += curEnd - curStart
+	}
+	return busy
+}
+
+// sortedRows returns the rows by GPU time, descending; ties keep the
+// order of first appearance.
+func (s *stageAgg) sortedRows() []*rowAgg {
+	rows := append([]*rowAgg(nil), s.order...)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].ns > rows[j].ns })
+	return rows
+}
+
+// buildSites turns a row's site aggregates into document sites: grouped
+// by the location shown, best first (most GPU time, then most launches,
+// then framework code before other code).
+func buildSites(r *rowAgg, locs map[string]*frameInfo) []Site {
+	type merged struct {
+		display  string
+		ns       int64
+		launches int
+		cpuOps   counter
+		stacks   counter
+		attrs    counter
+		first    int
+	}
+	byDisplay := map[string]*merged{}
+	var list []*merged
+	for i, s := range r.order {
+		d := s.location
+		m := byDisplay[d]
+		if m == nil {
+			m = &merged{display: d, first: i}
+			byDisplay[d] = m
+			list = append(list, m)
+		}
+		m.ns += s.ns
+		m.launches += s.launches
+		m.cpuOps.merge(&s.cpuOps)
+		m.stacks.merge(&s.stacks)
+		m.attrs.merge(&s.attrs)
+	}
+	sort.SliceStable(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.ns != b.ns {
+			return a.ns > b.ns
+		}
+		if a.launches != b.launches {
+			return a.launches > b.launches
+		}
+		return sourcePriority(a.display) > sourcePriority(b.display)
+	})
+	sites := make([]Site, 0, len(list))
+	for _, m := range list {
+		site := Site{
+			SharePct:    pct(m.ns, r.ns),
+			Launches:    m.launches,
+			CPUOp:       m.cpuOps.top(),
+			Stack:       []string{},
+			Attribution: m.attrs.top(),
+		}
+		if r.ns == 0 {
+			site.SharePct = 100 * float64(m.launches) / float64(max(r.launches, 1))
+		}
+		switch fi := locs[m.display]; {
+		case m.display == "":
+		case fi != nil && fi.path != "":
+			site.Path, site.Line, site.Function = fi.path, fi.line, fi.function
+		default:
+			site.Function = m.display
+		}
+		if st := m.stacks.top(); st != "" {
+			site.Stack = strings.Split(st, " -> ")
+		}
+		sites = append(sites, site)
+	}
+	return sites
+}
+
+func pct(part, whole int64) float64 {
+	if whole <= 0 {
+		return 0
+	}
+	return 100 * float64(part) / float64(whole)
+}
+
+func micros(ns int64) float64 { return float64(ns) / 1000 }
+
+// toStage builds the document's stage from the aggregate.
+func (s *stageAgg) toStage(locs map[string]*frameInfo) Stage {
+	st := Stage{
+		Stage:      s.stage,
+		GPUTimeUS:  micros(s.totalNS),
+		BusyTimeUS: micros(s.busyNS()),
+		Kernels:    []KernelRow{},
+		Overlap:    []OverlapRow{},
+		Fuse:       []FuseRow{},
+	}
+	for _, r := range s.sortedRows() {
+		st.Kernels = append(st.Kernels, KernelRow{
+			Name:      r.name,
+			Category:  r.category,
+			GPUTimeUS: micros(r.ns),
+			SharePct:  pct(r.ns, s.totalNS),
+			Launches:  r.launches,
+			MaxUS:     micros(r.maxNS),
+			Sites:     buildSites(r, locs),
+		})
+	}
+	return st
+}
+
+// SiteLocation is the text of a site's location as the Triage View shows
+// it: "path:line function", the graph-replay marker, or "unresolved".
+func SiteLocation(s Site) string {
+	switch {
+	case s.Path != "":
+		return s.Path + ":" + strconv.Itoa(s.Line) + " " + s.Function
+	case s.Function != "":
+		return s.Function
+	}
+	return "unresolved"
+}

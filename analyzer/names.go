@@ -1,0 +1,304 @@
+package analyzer
+
+import (
+	"strconv"
+	"strings"
+)
+
+// CanonicalKernelName is the row key of a kernel (triage-behaviour.md §5):
+// whitespace runs collapse to one space, hexadecimal addresses become
+// 0xADDR, and a "void ...(...)" signature loses its parameter list.
+//
+// Unlike the reference, an address is rewritten only where "0x" starts a
+// token (not preceded by a letter, digit or '_'), so tile sizes such as
+// "MT320x224x64" are left alone (docs/differences.md).
+func CanonicalKernelName(name string) string {
+	s := strings.Join(strings.Fields(name), " ")
+	s = replaceHexAddresses(s)
+	if strings.HasPrefix(s, "void ") && strings.HasSuffix(s, ")") {
+		if open := matchingOpen(s); open > 0 {
+			s = strings.TrimRight(s[:open], " ")
+		}
+	}
+	return s
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+func isHexDigit(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// replaceHexAddresses rewrites every token-initial 0x<hex digits> as 0xADDR.
+func replaceHexAddresses(s string) string {
+	if !strings.Contains(s, "0x") && !strings.Contains(s, "0X") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] == '0' && i+2 < len(s) && (s[i+1] == 'x' || s[i+1] == 'X') && isHexDigit(s[i+2]) &&
+			(i == 0 || !isWordByte(s[i-1])) {
+			j := i + 2
+			for j < len(s) && isHexDigit(s[j]) {
+				j++
+			}
+			b.WriteString("0xADDR")
+			i = j
+			continue
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	return b.String()
+}
+
+// matchingOpen returns the index of the '(' that balances the final ')'
+// of s, or -1.
+func matchingOpen(s string) int {
+	depth := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		switch s[i] {
+		case ')':
+			depth++
+		case '(':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// pathMarkers are the repository roots that path normalisation cuts at, in
+// the order the reference searches them (triage-behaviour.md §7.1).
+var pathMarkers = []struct{ marker, out string }{
+	{"python/sglang/", "python/sglang/"},
+	{"sgl_kernel/", "sgl_kernel/"},
+	{"vllm/", "vllm/"},
+	{"tensorrt_llm/", "tensorrt_llm/"},
+	{"tensorrt-llm/", "tensorrt_llm/"},
+}
+
+// NormalizePath makes a Python source path repository-relative
+// (triage-behaviour.md §7.1): it cuts at the first framework marker
+// (python/sglang/, sgl_kernel/, vllm/, tensorrt_llm/), maps a bare sglang/
+// package to python/sglang/, and otherwise drops a leading '/'.
+//
+// A marker counts only at the start of a path segment, so a
+// "nanovllm/layers/linear.py" frame stays "nanovllm/layers/linear.py"
+// instead of becoming the non-existent "vllm/layers/linear.py"
+// (docs/differences.md).
+func NormalizePath(p string) string {
+	p = strings.ReplaceAll(p, `\`, "/")
+	lower := strings.ToLower(p)
+	for _, m := range pathMarkers {
+		if i := segmentIndex(lower, m.marker); i >= 0 {
+			return m.out + p[i+len(m.marker):]
+		}
+	}
+	if i := segmentIndex(lower, "sglang/"); i >= 0 {
+		return "python/" + p[i:]
+	}
+	return strings.TrimLeft(p, "/")
+}
+
+// segmentIndex finds the first occurrence of sub in s that starts a path
+// segment (at 0 or after '/').
+func segmentIndex(s, sub string) int {
+	from := 0
+	for {
+		i := strings.Index(s[from:], sub)
+		if i < 0 {
+			return -1
+		}
+		i += from
+		if i == 0 || s[i-1] == '/' {
+			return i
+		}
+		from = i + 1
+	}
+}
+
+// frameInfo is what the analysis needs of one Python frame name.
+type frameInfo struct {
+	raw      string
+	location string // "path:line func", or the raw name when not in frame shape
+	path     string // normalised; "" when the name is not "path(line): func"
+	line     int
+	function string
+	priority int // launch-site priority (triage-behaviour.md §7.3)
+	source   int // source-location priority of the location
+	// shown: framework code and not a wrapper, so it is the line shown
+	// when it is the chosen frame.
+	shown bool
+}
+
+// parseFrame splits "path(line): func" and normalises it.
+func parseFrame(raw string) frameInfo {
+	fi := frameInfo{raw: raw, location: raw, function: raw}
+	if open := strings.Index(raw, ".py("); open >= 0 {
+		rest := raw[open+4:]
+		if close := strings.Index(rest, "): "); close > 0 {
+			if n, err := strconv.Atoi(rest[:close]); err == nil {
+				fi.path = NormalizePath(raw[:open+3])
+				fi.line = n
+				fi.function = rest[close+3:]
+				fi.location = fi.path + ":" + strconv.Itoa(n) + " " + fi.function
+			}
+		}
+	}
+	fi.priority = framePriority(raw, fi.location)
+	fi.source = sourcePriority(fi.location)
+	fi.shown = PreferredPath(fi.location) && !lowSignal(fi.location)
+	return fi
+}
+
+var lowSignalFunctionTokens = []string{
+	"__torch_function__", "__torch_dispatch__", "__call__", "_call_impl", "_wrapped_call_impl",
+}
+
+var lowSignalPathTokens = []string{
+	"model_executor/parameter.py:", "model_executor/cuda_graph_runner.py:", "compilation/cuda_graph.py:",
+	"pyexecutor/cuda_graph_runner.py:", "pyexecutor/py_executor.py:", "_torch/utils.py:",
+	"torch/fx/graph_module.py:",
+}
+
+// lowSignal reports whether a normalised location is a wrapper rather than
+// a real launch site (triage-behaviour.md §7.2).
+func lowSignal(location string) bool {
+	lower := strings.ToLower(location)
+	for _, t := range lowSignalFunctionTokens {
+		if strings.Contains(lower, strings.ToLower(t)) {
+			return true
+		}
+	}
+	for _, t := range lowSignalPathTokens {
+		if strings.Contains(lower, t) {
+			return true
+		}
+	}
+	return false
+}
+
+var noisePrefixes = []string{
+	"threading.py(", "multiprocessing/", "contextlib.py(", "torch/utils/_contextlib.py(", "runpy.py(",
+	"asyncio/", "selectors.py(", "queue.py(", "socket.py(", "tqdm/_monitor.py(", "<string>(", "<built-in method ",
+}
+
+// framePriority ranks a frame as a launch site (triage-behaviour.md §7.3).
+func framePriority(raw, norm string) int {
+	for _, p := range noisePrefixes {
+		if strings.HasPrefix(raw, p) {
+			return -20
+		}
+	}
+	penalty := 0
+	if lowSignal(norm) {
+		penalty = 80
+	}
+	switch {
+	case strings.HasPrefix(norm, "python/sglang/"):
+		return 300 - penalty
+	case strings.HasPrefix(norm, "sglang/"):
+		return 290 - penalty
+	case strings.HasPrefix(norm, "vllm/"):
+		return 285 - penalty
+	case strings.HasPrefix(norm, "tensorrt_llm/"):
+		return 280 - penalty
+	case strings.HasPrefix(norm, "sgl_kernel/"):
+		return 260 - penalty
+	case strings.HasPrefix(norm, "triton_kernels/"):
+		return 220 - penalty
+	case strings.HasPrefix(norm, "triton/runtime/"), strings.HasPrefix(norm, "triton/backends/"),
+		strings.HasPrefix(norm, "torch/_ops.py"), strings.HasPrefix(norm, "torch/nn/modules/module.py"):
+		return 0
+	case strings.HasPrefix(raw, "/data/") || strings.HasPrefix(raw, "/Users/"):
+		switch {
+		case strings.Contains(raw, "/sglang/"):
+			return 120
+		case strings.Contains(raw, "/vllm/"):
+			return 118
+		case strings.Contains(raw, "/TensorRT-LLM/") || strings.Contains(raw, "/tensorrt_llm/"):
+			return 116
+		}
+		return 100
+	case strings.Contains(raw, ".py(") && strings.Contains(raw, "/sglang/"):
+		return 110
+	case strings.Contains(raw, ".py(") && strings.Contains(raw, "/vllm/"):
+		return 108
+	case strings.Contains(raw, ".py(") && (strings.Contains(raw, "/TensorRT-LLM/") || strings.Contains(raw, "/tensorrt_llm/")):
+		return 106
+	case strings.Contains(norm, ".py:") && (strings.Contains(raw, "site-packages") || strings.HasPrefix(norm, "torch/")):
+		return 45
+	case strings.Contains(norm, ".py:"):
+		return 35
+	}
+	return 0
+}
+
+// sourcePriority ranks a candidate site location (triage-behaviour.md §7.3,
+// "source-location priority").
+func sourcePriority(location string) int {
+	if location == "" || location == "unresolved" {
+		return -100
+	}
+	penalty := 0
+	if lowSignal(location) {
+		penalty = 80
+	}
+	switch {
+	case strings.HasPrefix(location, "python/sglang/"):
+		return 300 - penalty
+	case strings.HasPrefix(location, "sglang/"):
+		return 290 - penalty
+	case strings.HasPrefix(location, "vllm/"):
+		return 285 - penalty
+	case strings.HasPrefix(location, "tensorrt_llm/"):
+		return 280 - penalty
+	case strings.HasPrefix(location, "sgl_kernel/"):
+		return 260 - penalty
+	case strings.HasPrefix(location, "python/"):
+		return 180 - penalty
+	case generatedCode(location):
+		return 0
+	case strings.HasPrefix(location, "torch/") || strings.Contains(location, "/torch/") || kernelLibrary(location):
+		return 20
+	case strings.Contains(location, ".py:"):
+		return 120 - penalty
+	}
+	return 0
+}
+
+// kernelLibraries are packages that wrap kernels for the model code that
+// calls them: a frame inside one is the how, not the where.
+var kernelLibraries = []string{"flash_attn/", "flashinfer/", "xformers/", "triton/"}
+
+func kernelLibrary(location string) bool {
+	for _, l := range kernelLibraries {
+		if strings.HasPrefix(location, l) || strings.Contains(location, "/"+l) {
+			return true
+		}
+	}
+	return false
+}
+
+// generatedCode reports code written at run time by torch.compile
+// (Inductor's cache directory): no one can open that line.
+func generatedCode(location string) bool {
+	return strings.Contains(location, "torchinductor_")
+}
+
+// PreferredPath reports whether a repository-relative path belongs to a
+// serving framework's own source (python/sglang/, sglang/, vllm/,
+// tensorrt_llm/, sgl_kernel/): the sites the Triage View shows first.
+func PreferredPath(path string) bool {
+	for _, p := range []string{"python/sglang/", "sglang/", "vllm/", "tensorrt_llm/", "sgl_kernel/"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}

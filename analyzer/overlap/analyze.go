@@ -1,0 +1,382 @@
+package overlap
+
+import (
+	"cmp"
+	"slices"
+)
+
+// Kernel is one GPU activity (kernel, memcpy or memset) of a stage.
+type Kernel struct {
+	// Name is the canonical kernel name (triage-behaviour.md §5); it is
+	// the family key of the overlap rows.
+	Name string
+	// Stream identifies the GPU stream (any label, compared as a string;
+	// give the device too when a stage spans several devices).
+	Stream string
+	// Start and End are nanoseconds on the trace clock; End < Start is
+	// treated as End == Start.
+	Start, End int64
+	// Scope is the Python scope that launched the kernel, formatted
+	// "path:line func", or "" when unknown.
+	Scope string
+	// LaunchOp is the CPU op that launched the kernel (e.g.
+	// "aten::mm", "sgl_kernel::silu_and_mul"), or "" when unknown.
+	LaunchOp string
+}
+
+// dur returns the kernel's duration in nanoseconds (never negative).
+func (k Kernel) dur() int64 { return max(k.End-k.Start, 0) }
+
+// Options tunes Analyze.
+type Options struct {
+	// Limit keeps at most this many rows (after the MinSharePct cut);
+	// 0 keeps them all.
+	Limit int
+}
+
+// Result is the overlap analysis of one stage.
+type Result struct {
+	// BusyUS is the union of all kernel intervals (time when at least one
+	// kernel runs); shares are relative to it.
+	BusyUS float64 `json:"busy_us"`
+	// ConcurrentUS is the time when kernels on two or more streams run.
+	ConcurrentUS float64 `json:"concurrent_us"`
+	// MaxConcurrentStreams is the largest number of streams busy at once.
+	MaxConcurrentStreams int `json:"max_concurrent_streams"`
+	// Families aggregates every kernel family, by GPU time descending.
+	Families []Family `json:"families"`
+	// Rows are the Overlap Opportunity rows: headroom rows first, then
+	// low-roi-hidden rows; never nil.
+	Rows []Row `json:"rows"`
+	// Breakdown is the temporal breakdown of the stage.
+	Breakdown Breakdown `json:"breakdown"`
+}
+
+// Family aggregates the kernels of one canonical name.
+type Family struct {
+	Name     string `json:"name"`
+	Category string `json:"category"`
+	Launches int    `json:"launches"`
+	// TotalUS is the sum of the kernels' durations.
+	TotalUS float64 `json:"total_us"`
+	// HiddenUS is the time a kernel of the family ran while a kernel on
+	// another stream ran too; ExclusiveUS is the rest.
+	HiddenUS    float64 `json:"hidden_us"`
+	ExclusiveUS float64 `json:"exclusive_us"`
+	// HiddenByComputeUS is the part of HiddenUS during which a compute
+	// kernel ran on another stream.
+	HiddenByComputeUS float64 `json:"hidden_by_compute_us"`
+	// OverlappedWith is the kernel family that most often overlapped this
+	// one (the dominant overlapper, by overlapped time); "" if none.
+	OverlappedWith   string  `json:"overlapped_with,omitempty"`
+	OverlappedWithUS float64 `json:"overlapped_with_us,omitempty"`
+	// Scope is the most common Python scope of the family's kernels,
+	// "unmapped" when none has one.
+	Scope string `json:"scope"`
+	// LaunchOp is the most common launch op, "n/a" when none has one.
+	LaunchOp string `json:"launch_op"`
+	// Representative is the index (into the kernels given to Analyze) of
+	// the family's longest kernel (the first one on ties).
+	Representative int `json:"representative"`
+
+	overlapWith map[string]int64 // ns per dominant overlapper name
+	hiddenNS    int64
+	exclNS      int64
+	hbcNS       int64
+	totalNS     int64
+}
+
+// HiddenRatio is HiddenUS / TotalUS (0 when TotalUS is 0).
+func (f *Family) HiddenRatio() float64 { return ratio(f.HiddenUS, f.TotalUS) }
+
+// ExclusiveRatio is ExclusiveUS / TotalUS (0 when TotalUS is 0).
+func (f *Family) ExclusiveRatio() float64 { return ratio(f.ExclusiveUS, f.TotalUS) }
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+func us(ns int64) float64 { return float64(ns) / 1000 }
+
+// Analyze runs the overlap analysis of one stage's kernels (spec §9.3-9.6):
+// the sweep, the family aggregates, the overlap rows and the temporal
+// breakdown. kernels is not modified; indexes in the result refer to it.
+func Analyze(kernels []Kernel, opts Options) *Result {
+	cats := classifyAll(kernels)
+	sw := sweep(kernels, cats)
+	res := &Result{
+		BusyUS:               us(sw.busy),
+		ConcurrentUS:         us(sw.concurrent),
+		MaxConcurrentStreams: sw.maxStreams,
+		Families:             aggregate(kernels, cats, sw),
+		Breakdown:            breakdown(kernels, cats),
+	}
+	res.Rows = selectRows(kernels, cats, res, opts)
+	return res
+}
+
+// sweepResult holds the per-kernel split of the sweep, in nanoseconds.
+type sweepResult struct {
+	busy, concurrent int64
+	maxStreams       int
+	hidden, excl     []int64
+	hiddenByCompute  []int64
+	// overlapWith maps (name id of a kernel, name id of its dominant
+	// overlapper) to the time that overlapper dominated.
+	overlapWith map[[2]int]int64
+	nameIDs     []int // per kernel; ids index names
+	names       []string
+}
+
+// point is a sweep event: a kernel starting or ending.
+type point struct {
+	t     int64
+	start bool
+	idx   int
+}
+
+// sweep walks the start and end points of the kernels in time order (ends
+// before starts at equal times, so back-to-back kernels never overlap) and
+// splits each non-empty interval between the active kernels: hidden when a
+// kernel on another stream is active too, exclusive otherwise. Zero-length
+// kernels take no part.
+func sweep(kernels []Kernel, cats []string) sweepResult {
+	n := len(kernels)
+	res := sweepResult{
+		hidden:          make([]int64, n),
+		excl:            make([]int64, n),
+		hiddenByCompute: make([]int64, n),
+		overlapWith:     map[[2]int]int64{},
+		nameIDs:         make([]int, n),
+	}
+	nameID := map[string]int{}
+	streamID := map[string]int{}
+	sid := make([]int, n)
+	points := make([]point, 0, 2*n)
+	for i, k := range kernels {
+		id, ok := streamID[k.Stream]
+		if !ok {
+			id = len(streamID)
+			streamID[k.Stream] = id
+		}
+		sid[i] = id
+		nid, ok := nameID[k.Name]
+		if !ok {
+			nid = len(res.names)
+			nameID[k.Name] = nid
+			res.names = append(res.names, k.Name)
+		}
+		res.nameIDs[i] = nid
+		if k.dur() <= 0 {
+			continue
+		}
+		points = append(points, point{k.Start, true, i}, point{k.End, false, i})
+	}
+	slices.SortFunc(points, func(a, b point) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
+		}
+		if a.start != b.start {
+			if a.start {
+				return 1 // ends first
+			}
+			return -1
+		}
+		return cmp.Compare(a.idx, b.idx)
+	})
+
+	active := []int{}          // kernel indexes
+	pos := make([]int, n)      // position of a kernel in active
+	perStream := map[int]int{} // active kernels per stream id
+	computePerStream := map[int]int{}
+	var prev int64
+	for pi, p := range points {
+		if pi > 0 && p.t > prev && len(active) > 0 {
+			seg := p.t - prev
+			res.busy += seg
+			streams := len(perStream)
+			res.maxStreams = max(res.maxStreams, streams)
+			if streams >= 2 {
+				res.concurrent += seg
+				best, second := dominantPair(active, kernels, cats, sid)
+				onlyComputeStream := -1
+				if len(computePerStream) == 1 {
+					for s := range computePerStream {
+						onlyComputeStream = s
+					}
+				}
+				for _, i := range active {
+					res.hidden[i] += seg
+					if len(computePerStream) >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i]) {
+						res.hiddenByCompute[i] += seg
+					}
+					dom := best
+					if sid[best] == sid[i] {
+						dom = second
+					}
+					if dom >= 0 {
+						res.overlapWith[[2]int{res.nameIDs[i], res.nameIDs[dom]}] += seg
+					}
+				}
+			} else {
+				for _, i := range active {
+					res.excl[i] += seg
+				}
+			}
+		}
+		prev = p.t
+		i := p.idx
+		if p.start {
+			pos[i] = len(active)
+			active = append(active, i)
+			perStream[sid[i]]++
+			if cats[i] == Compute {
+				computePerStream[sid[i]]++
+			}
+			continue
+		}
+		last := active[len(active)-1]
+		active[pos[i]] = last
+		pos[last] = pos[i]
+		active = active[:len(active)-1]
+		if perStream[sid[i]]--; perStream[sid[i]] == 0 {
+			delete(perStream, sid[i])
+		}
+		if cats[i] == Compute {
+			if computePerStream[sid[i]]--; computePerStream[sid[i]] == 0 {
+				delete(computePerStream, sid[i])
+			}
+		}
+	}
+	return res
+}
+
+// dominantPair returns the dominant active kernel (highest category
+// priority, then longest, then smallest name and index) and the dominant one
+// among the kernels on other streams than the first; -1 when none.
+func dominantPair(active []int, kernels []Kernel, cats []string, sid []int) (best, second int) {
+	better := func(a, b int) bool { // is a more dominant than b
+		if b < 0 {
+			return true
+		}
+		if pa, pb := categoryPriority[cats[a]], categoryPriority[cats[b]]; pa != pb {
+			return pa > pb
+		}
+		if da, db := kernels[a].dur(), kernels[b].dur(); da != db {
+			return da > db
+		}
+		if kernels[a].Name != kernels[b].Name {
+			return kernels[a].Name < kernels[b].Name
+		}
+		return a < b
+	}
+	best, second = -1, -1
+	for _, i := range active {
+		if better(i, best) {
+			best = i
+		}
+	}
+	for _, i := range active {
+		if sid[i] != sid[best] && better(i, second) {
+			second = i
+		}
+	}
+	return best, second
+}
+
+// aggregate builds the kernel families, sorted by total time descending
+// (then name).
+func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
+	index := map[string]int{}
+	fams := []Family{}
+	scopes := map[string]map[string]int{}
+	ops := map[string]map[string]int{}
+	for i, k := range kernels {
+		fi, ok := index[k.Name]
+		if !ok {
+			fi = len(fams)
+			index[k.Name] = fi
+			fams = append(fams, Family{Name: k.Name, Category: cats[i], Representative: i})
+			scopes[k.Name] = map[string]int{}
+			ops[k.Name] = map[string]int{}
+		}
+		f := &fams[fi]
+		f.Launches++
+		f.totalNS += k.dur()
+		f.hiddenNS += sw.hidden[i]
+		f.exclNS += sw.excl[i]
+		f.hbcNS += sw.hiddenByCompute[i]
+		if sw.hidden[i]+sw.excl[i] > sw.hidden[f.Representative]+sw.excl[f.Representative] {
+			f.Representative = i
+		}
+		if k.Scope != "" {
+			scopes[k.Name][k.Scope]++
+		}
+		if k.LaunchOp != "" {
+			ops[k.Name][k.LaunchOp]++
+		}
+	}
+	for pair, t := range sw.overlapWith {
+		f := &fams[index[sw.names[pair[0]]]]
+		if f.overlapWith == nil {
+			f.overlapWith = map[string]int64{}
+		}
+		f.overlapWith[sw.names[pair[1]]] += t
+	}
+	for i := range fams {
+		f := &fams[i]
+		f.TotalUS = us(f.totalNS)
+		f.HiddenUS = us(f.hiddenNS)
+		f.ExclusiveUS = us(f.exclNS)
+		f.HiddenByComputeUS = us(f.hbcNS)
+		if name, t := mostCommon(f.overlapWith); name != "" {
+			f.OverlappedWith, f.OverlappedWithUS = name, us(t)
+		}
+		f.Scope = orDefault(mostCommonCount(scopes[f.Name]), Unmapped)
+		f.LaunchOp = orDefault(mostCommonCount(ops[f.Name]), NoLaunchOp)
+	}
+	slices.SortStableFunc(fams, func(a, b Family) int {
+		if c := cmp.Compare(b.totalNS, a.totalNS); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return fams
+}
+
+// Placeholders for unknown scopes and launch ops.
+const (
+	Unmapped   = "unmapped"
+	NoLaunchOp = "n/a"
+)
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// mostCommon returns the key with the largest value (smallest key on ties).
+func mostCommon(m map[string]int64) (string, int64) {
+	best, bestV := "", int64(-1)
+	for k, v := range m {
+		if v > bestV || (v == bestV && k < best) {
+			best, bestV = k, v
+		}
+	}
+	return best, bestV
+}
+
+func mostCommonCount(m map[string]int) string {
+	best, bestV := "", -1
+	for k, v := range m {
+		if v > bestV || (v == bestV && k < best) {
+			best, bestV = k, v
+		}
+	}
+	return best
+}

@@ -1,0 +1,284 @@
+package overlap
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// Breakdown is the temporal breakdown of one stage's GPU time, as HTA's
+// temporal breakdown and TraceLens's GPU timeline report it. Times are
+// microseconds; every "time" is a union of intervals (wall-clock time on
+// the GPU), not a sum of kernel durations, so overlapping kernels count
+// once. Compute, Communication, Memory and Other overlap one another when
+// streams run concurrently, so they can add up to more than BusyUS.
+type Breakdown struct {
+	// SpanUS runs from the first kernel's start to the last kernel's end.
+	SpanUS float64 `json:"span_us"`
+	// BusyUS is the time when at least one kernel runs; IdleUS is the
+	// rest of the span. BusyPct is BusyUS as a share of SpanUS.
+	BusyUS  float64 `json:"busy_us"`
+	IdleUS  float64 `json:"idle_us"`
+	BusyPct float64 `json:"busy_pct"`
+	// KernelTimeUS is the plain sum of kernel durations.
+	KernelTimeUS float64 `json:"kernel_time_us"`
+	// ConcurrentUS is the time when kernels on two or more streams run.
+	ConcurrentUS float64 `json:"concurrent_us"`
+	// Streams is the number of distinct streams.
+	Streams int `json:"streams"`
+
+	// ComputeUS: kernels Classify calls compute or elementwise (GEMM,
+	// attention, norms, activations...).
+	ComputeUS float64 `json:"compute_us"`
+	// CommunicationUS: communication kernels (NCCL, all-reduce...).
+	CommunicationUS float64 `json:"communication_us"`
+	// MemoryUS: memcpy, memset and copy/fill kernels.
+	MemoryUS float64 `json:"memory_us"`
+	// OtherUS: kernels Classify cannot place.
+	OtherUS float64 `json:"other_us"`
+
+	// ExposedCommunicationUS is the time when communication runs and no
+	// computation does, on any stream. Computation is every kernel that
+	// runs on the SMs and is not communication: everything but
+	// communication kernels and memcpy/memset activities (HTA's
+	// definition; copy and fill kernels count as computation here).
+	ExposedCommunicationUS float64 `json:"exposed_communication_us"`
+	// CommunicationKernelUS is the sum of communication kernel durations;
+	// CommunicationOverlappedUS is the part of it covered by computation
+	// on other streams than the communication kernel's own, and
+	// CommunicationOverlappedPct that part as a share of the sum (HTA's
+	// "comm-comp overlap").
+	CommunicationKernelUS      float64 `json:"communication_kernel_us"`
+	CommunicationOverlappedUS  float64 `json:"communication_overlapped_us"`
+	CommunicationOverlappedPct float64 `json:"communication_overlapped_pct"`
+}
+
+// interval is a half-open [start, end) span in nanoseconds.
+type interval struct{ start, end int64 }
+
+// union merges intervals into a sorted list of disjoint ones (touching
+// intervals merge), in place: it reorders and overwrites its argument and
+// returns a prefix of it.
+func union(ivs []interval) []interval {
+	slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
+	out := ivs[:0]
+	for _, iv := range ivs {
+		if iv.end <= iv.start {
+			continue
+		}
+		if n := len(out); n > 0 && iv.start <= out[n-1].end {
+			out[n-1].end = max(out[n-1].end, iv.end)
+			continue
+		}
+		out = append(out, iv)
+	}
+	return out
+}
+
+func length(u []interval) int64 {
+	var t int64
+	for _, iv := range u {
+		t += iv.end - iv.start
+	}
+	return t
+}
+
+// covered returns how much of [a, b) the sorted disjoint list u covers.
+func covered(u []interval, a, b int64) int64 {
+	i, _ := slices.BinarySearchFunc(u, a, func(iv interval, t int64) int { return cmp.Compare(iv.end, t) })
+	var t int64
+	for ; i < len(u) && u[i].start < b; i++ {
+		if lo, hi := max(a, u[i].start), min(b, u[i].end); hi > lo {
+			t += hi - lo
+		}
+	}
+	return t
+}
+
+// subtract returns the length of u minus the parts covered by v (both
+// sorted and disjoint).
+func subtract(u, v []interval) int64 {
+	var t int64
+	for _, iv := range u {
+		t += iv.end - iv.start - covered(v, iv.start, iv.end)
+	}
+	return t
+}
+
+// BreakdownOf computes the temporal breakdown of a stage's kernels.
+func BreakdownOf(kernels []Kernel) Breakdown {
+	return breakdown(kernels, classifyAll(kernels))
+}
+
+func breakdown(kernels []Kernel, cats []string) Breakdown {
+	var b Breakdown
+	if len(kernels) == 0 {
+		return b
+	}
+	all := make([]interval, 0, len(kernels))
+	var compute, comm, mem, other, computation []interval
+	computationByStream := map[string][]interval{}
+	copyEngine := map[string]bool{} // memcpy/memset by name, cached
+	streams := map[string]bool{}
+	first, last := kernels[0].Start, kernels[0].Start
+	var sum int64
+	for i, k := range kernels {
+		iv := interval{k.Start, k.Start + k.dur()}
+		first, last = min(first, iv.start), max(last, iv.end)
+		sum += iv.end - iv.start
+		streams[k.Stream] = true
+		all = append(all, iv)
+		switch cats[i] {
+		case Compute, Elementwise:
+			compute = append(compute, iv)
+		case Communication:
+			comm = append(comm, iv)
+		case Memory:
+			mem = append(mem, iv)
+		default:
+			other = append(other, iv)
+		}
+		ce, ok := copyEngine[k.Name]
+		if !ok {
+			ce = isCopyEngine(k.Name)
+			copyEngine[k.Name] = ce
+		}
+		if cats[i] != Communication && !ce {
+			computation = append(computation, iv)
+			computationByStream[k.Stream] = append(computationByStream[k.Stream], iv)
+		}
+	}
+	b.SpanUS = us(last - first)
+	busy := length(union(all))
+	b.BusyUS = us(busy)
+	b.IdleUS = us(last - first - busy)
+	b.BusyPct = 100 * ratio(b.BusyUS, b.SpanUS)
+	b.KernelTimeUS = us(sum)
+	b.Streams = len(streams)
+	b.ComputeUS = us(length(union(compute)))
+	commU := union(comm)
+	b.CommunicationUS = us(length(commU))
+	b.MemoryUS = us(length(union(mem)))
+	b.OtherUS = us(length(union(other)))
+	b.ExposedCommunicationUS = us(subtract(commU, union(computation)))
+
+	// Concurrency: time with two or more streams busy.
+	b.ConcurrentUS = us(concurrent(kernels))
+
+	// Comm-comp overlap per communication kernel, against the union of
+	// computation on the other streams.
+	if len(comm) > 0 {
+		otherStreams := map[string][]interval{}
+		var commSum, overlapped int64
+		for i, k := range kernels {
+			if cats[i] != Communication || k.dur() == 0 {
+				continue
+			}
+			u, ok := otherStreams[k.Stream]
+			if !ok {
+				var ivs []interval
+				for s, list := range computationByStream {
+					if s != k.Stream {
+						ivs = append(ivs, list...)
+					}
+				}
+				u = union(ivs)
+				otherStreams[k.Stream] = u
+			}
+			commSum += k.dur()
+			overlapped += covered(u, k.Start, k.End)
+		}
+		b.CommunicationKernelUS = us(commSum)
+		b.CommunicationOverlappedUS = us(overlapped)
+		b.CommunicationOverlappedPct = 100 * ratio(b.CommunicationOverlappedUS, b.CommunicationKernelUS)
+	}
+	return b
+}
+
+// isCopyEngine reports whether a GPU activity is a memcpy or memset
+// (copy-engine work), by name. Every other kernel that is not
+// communication counts as computation for the communication overlap
+// measures.
+func isCopyEngine(name string) bool {
+	return containsAny(strings.ToLower(name), memoryStrong)
+}
+
+// concurrent returns the nanoseconds during which kernels on at least two
+// streams are active.
+func concurrent(kernels []Kernel) int64 {
+	byStream := map[string][]interval{}
+	for _, k := range kernels {
+		byStream[k.Stream] = append(byStream[k.Stream], interval{k.Start, k.Start + k.dur()})
+	}
+	if len(byStream) < 2 {
+		return 0
+	}
+	// Per-stream unions, then a sweep over their boundaries counting busy
+	// streams.
+	type edge struct {
+		t int64
+		d int
+	}
+	var edges []edge
+	for _, ivs := range byStream {
+		for _, iv := range union(ivs) {
+			edges = append(edges, edge{iv.start, 1}, edge{iv.end, -1})
+		}
+	}
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := cmp.Compare(a.t, b.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.d, b.d) // ends first
+	})
+	var t, prev int64
+	n := 0
+	for _, e := range edges {
+		if n >= 2 {
+			t += e.t - prev
+		}
+		n += e.d
+		prev = e.t
+	}
+	return t
+}
+
+// WriteBreakdownTable writes the breakdown as a Markdown table for the
+// Triage View: one row per measure with its time and its share of the span
+// (the last row's share is of communication kernel time).
+func WriteBreakdownTable(w io.Writer, b Breakdown) error {
+	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", 100*ratio(v, b.SpanUS)) }
+	rows := [][3]string{
+		{"Span (first kernel start to last kernel end)", FormatUS(b.SpanUS), pct(b.SpanUS)},
+		{"Busy (any kernel running)", FormatUS(b.BusyUS), pct(b.BusyUS)},
+		{"Idle (no kernel running)", FormatUS(b.IdleUS), pct(b.IdleUS)},
+		{"Concurrent (2+ streams busy)", FormatUS(b.ConcurrentUS), pct(b.ConcurrentUS)},
+		{"Compute (GEMM, attention, elementwise)", FormatUS(b.ComputeUS), pct(b.ComputeUS)},
+		{"Communication", FormatUS(b.CommunicationUS), pct(b.CommunicationUS)},
+		{"Memory (memcpy, memset, copy)", FormatUS(b.MemoryUS), pct(b.MemoryUS)},
+		{"Other kernels", FormatUS(b.OtherUS), pct(b.OtherUS)},
+		{"Exposed communication (no computation running)", FormatUS(b.ExposedCommunicationUS), pct(b.ExposedCommunicationUS)},
+		{"Communication overlapped by computation on other streams", FormatUS(b.CommunicationOverlappedUS),
+			fmt.Sprintf("%.1f%% of comm", b.CommunicationOverlappedPct)},
+	}
+	if _, err := fmt.Fprintf(w, "| Measure | GPU time | Share of span |\n| --- | ---: | ---: |\n"); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if _, err := fmt.Fprintf(w, "| %s | %s | %s |\n", r[0], r[1], r[2]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FormatUS formats a time in microseconds for a table cell: "12.3 us"
+// below a millisecond, "12.34 ms" from there on.
+func FormatUS(v float64) string {
+	if v < 1000 {
+		return fmt.Sprintf("%.1f us", v)
+	}
+	return fmt.Sprintf("%.2f ms", v/1000)
+}

@@ -1,0 +1,154 @@
+package overlap
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test -update after checking):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+// breakdownFixture: main stream gemm [0,40), silu [50,60), mystery
+// [60,70); comm stream all-reduce [30,80); copy stream memcpy [90,100).
+func breakdownFixture() []Kernel {
+	return []Kernel{
+		kn("gemm_kernel", "main", 0, 40),
+		kn("silu_kernel", "main", 50, 60),
+		kn("mystery_kernel", "main", 60, 70),
+		kn("nccl_allreduce", "comm", 30, 80),
+		kn("Memcpy HtoD (Pinned -> Device)", "copy", 90, 100),
+	}
+}
+
+func TestBreakdown(t *testing.T) {
+	twoThirds := 20.0 / 30 // computed at run time, like the code under test
+	tests := []struct {
+		name    string
+		kernels []Kernel
+		want    Breakdown
+	}{
+		{
+			name:    "mixed",
+			kernels: breakdownFixture(),
+			want: Breakdown{
+				SpanUS: 100, BusyUS: 90, IdleUS: 10, BusyPct: 90, KernelTimeUS: 120, ConcurrentUS: 30, Streams: 3,
+				ComputeUS: 50, CommunicationUS: 50, MemoryUS: 10, OtherUS: 10,
+				ExposedCommunicationUS: 20, CommunicationKernelUS: 50, CommunicationOverlappedUS: 30,
+				CommunicationOverlappedPct: 60,
+			},
+		},
+		{
+			name: "memcpy does not hide communication, a copy kernel does",
+			kernels: []Kernel{
+				kn("nccl_allreduce", "comm", 0, 10),
+				kn("Memcpy DtoD (Device -> Device)", "copy", 0, 10),
+				kn("nccl_allgather", "comm", 20, 30),
+				kn("CatArrayBatchedCopy", "main", 25, 30),
+			},
+			want: Breakdown{
+				SpanUS: 30, BusyUS: 20, IdleUS: 10, BusyPct: 100 * twoThirds, KernelTimeUS: 35, ConcurrentUS: 15, Streams: 3,
+				CommunicationUS: 20, MemoryUS: 15,
+				ExposedCommunicationUS: 15, CommunicationKernelUS: 20, CommunicationOverlappedUS: 5,
+				CommunicationOverlappedPct: 25,
+			},
+		},
+		{
+			name: "computation on the same stream is not overlap, but hides comm in wall-clock terms",
+			kernels: []Kernel{
+				kn("nccl_allreduce", "s", 0, 10),
+				kn("gemm_kernel", "s", 5, 15),
+			},
+			want: Breakdown{
+				SpanUS: 15, BusyUS: 15, BusyPct: 100, KernelTimeUS: 20, Streams: 1,
+				ComputeUS: 10, CommunicationUS: 10, ExposedCommunicationUS: 5,
+				CommunicationKernelUS: 10,
+			},
+		},
+		{name: "empty", kernels: nil, want: Breakdown{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := BreakdownOf(tt.kernels)
+			if got != tt.want {
+				t.Errorf("BreakdownOf =\n%+v\nwant\n%+v", got, tt.want)
+			}
+			if res := Analyze(tt.kernels, Options{}); res.Breakdown != got {
+				t.Errorf("Analyze's breakdown %+v differs from BreakdownOf %+v", res.Breakdown, got)
+			}
+		})
+	}
+}
+
+func TestWriteBreakdownTable(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteBreakdownTable(&buf, BreakdownOf(breakdownFixture())); err != nil {
+		t.Fatal(err)
+	}
+	// A stage in milliseconds too.
+	big := breakdownFixture()
+	for i := range big {
+		big[i].Start *= 1000
+		big[i].End *= 1000
+	}
+	buf.WriteString("\n")
+	if err := WriteBreakdownTable(&buf, BreakdownOf(big)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "breakdown_table.golden", buf.Bytes())
+}
+
+func TestBreakdownJSONFields(t *testing.T) {
+	data, err := json.Marshal(BreakdownOf(breakdownFixture()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]float64
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"span_us": 100, "busy_us": 90, "idle_us": 10, "busy_pct": 90, "kernel_time_us": 120,
+		"concurrent_us": 30, "streams": 3, "compute_us": 50, "communication_us": 50,
+		"memory_us": 10, "other_us": 10, "exposed_communication_us": 20,
+		"communication_kernel_us": 50, "communication_overlapped_us": 30,
+		"communication_overlapped_pct": 60,
+	}
+	for k, v := range want {
+		if got, ok := m[k]; !ok || got != v {
+			t.Errorf("JSON %q = %v (present %v), want %v", k, got, ok, v)
+		}
+	}
+	if len(m) != len(want) {
+		t.Errorf("JSON has %d fields, want %d: %s", len(m), len(want), data)
+	}
+}
+
+func TestFormatUS(t *testing.T) {
+	for in, want := range map[float64]string{0: "0.0 us", 999.94: "999.9 us", 1000: "1.00 ms", 123456: "123.46 ms"} {
+		if got := FormatUS(in); got != want {
+			t.Errorf("FormatUS(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,332 @@
+package analyzer
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/tracetriage/tracetriage/analyzer/trace"
+)
+
+// GraphReplaySite is the location text of a kernel replayed from a CUDA or
+// HIP graph whose Python line is not known: the graph launch call is where
+// the replay started, not where the kernel was written.
+const GraphReplaySite = "graph replay (unattributed)"
+
+// threadFrames indexes the Python frames of one thread: positions sorted
+// by (start, end descending), so a parent precedes its children, with each
+// frame's enclosing frame. Frames of one thread nest, so the frames active
+// at time t are the last frame starting at or before t and those of its
+// ancestors that are still open at t.
+type threadFrames struct {
+	frames []int32 // indices into Trace.Frames
+	starts []int64
+	ends   []int64
+	parent []int32 // position of the enclosing frame, -1 for a root
+}
+
+// frameIndex answers "which Python frames were active on thread X at time
+// t" in O(log n + depth).
+type frameIndex struct {
+	t       *trace.Trace
+	threads map[trace.ThreadKey]*threadFrames
+	info    map[trace.Str]*frameInfo
+}
+
+func newFrameIndex(t *trace.Trace) *frameIndex {
+	fx := &frameIndex{t: t, threads: map[trace.ThreadKey]*threadFrames{}, info: map[trace.Str]*frameInfo{}}
+	for i := range t.Frames {
+		f := &t.Frames[i]
+		key := trace.ThreadKey{PID: f.PID, TID: f.TID}
+		tf := fx.threads[key]
+		if tf == nil {
+			tf = &threadFrames{}
+			fx.threads[key] = tf
+		}
+		tf.frames = append(tf.frames, int32(i))
+	}
+	for _, tf := range fx.threads {
+		fr := t.Frames
+		sort.Slice(tf.frames, func(a, b int) bool {
+			x, y := &fr[tf.frames[a]], &fr[tf.frames[b]]
+			if x.TS != y.TS {
+				return x.TS < y.TS
+			}
+			return x.TS+x.Dur > y.TS+y.Dur
+		})
+		n := len(tf.frames)
+		tf.starts, tf.ends, tf.parent = make([]int64, n), make([]int64, n), make([]int32, n)
+		var stack []int32
+		for p, fi := range tf.frames {
+			f := &fr[fi]
+			tf.starts[p], tf.ends[p] = f.TS, f.TS+f.Dur
+			for len(stack) > 0 && tf.ends[stack[len(stack)-1]] < tf.ends[p] {
+				stack = stack[:len(stack)-1]
+			}
+			tf.parent[p] = -1
+			if len(stack) > 0 {
+				tf.parent[p] = stack[len(stack)-1]
+			}
+			stack = append(stack, int32(p))
+		}
+	}
+	return fx
+}
+
+// frame returns the parsed form of a frame name, cached.
+func (fx *frameIndex) frame(name trace.Str) *frameInfo {
+	if fi, ok := fx.info[name]; ok {
+		return fi
+	}
+	fi := parseFrame(fx.t.S(name))
+	fx.info[name] = &fi
+	return &fi
+}
+
+// active appends to buf the frames (indices into Trace.Frames) open on a
+// thread at probe, outermost first: start <= probe and end >= probe-0.001µs.
+func (fx *frameIndex) active(pid, tid trace.Str, probe int64, buf []int32) []int32 {
+	buf = buf[:0]
+	tf := fx.threads[trace.ThreadKey{PID: pid, TID: tid}]
+	if tf == nil {
+		return buf
+	}
+	p := sort.Search(len(tf.starts), func(i int) bool { return tf.starts[i] > probe }) - 1
+	for ; p >= 0; p = int(tf.parent[p]) {
+		if tf.ends[p] >= probe-probeOffsetNS {
+			buf = append(buf, tf.frames[p])
+		}
+	}
+	for i, j := 0, len(buf)-1; i < j; i, j = i+1, j-1 {
+		buf[i], buf[j] = buf[j], buf[i]
+	}
+	return buf
+}
+
+// resolution is where one kernel launch came from.
+type resolution struct {
+	location    string // chosen frame's location; "" when unresolved
+	stack       string // "loc -> loc" (outer to inner), up to 4 frames
+	cpuOp       string
+	attribution string
+}
+
+// pickNearest chooses, among events sorted by start, the one that most
+// likely issued a kernel starting at kts (triage-behaviour.md §7.4): of up
+// to 4 events starting at or before kts+0.001µs, the one ending closest to
+// kts; else, of up to 2 after, the one starting closest. -1 when empty.
+func pickNearest(n int, span func(i int) (int64, int64), kts int64) int {
+	if n == 0 {
+		return -1
+	}
+	probe := kts + probeOffsetNS
+	split := sort.Search(n, func(i int) bool { ts, _ := span(i); return ts > probe })
+	best, bestGap := -1, int64(0)
+	for i := split - 1; i >= 0 && i >= split-4; i-- {
+		ts, dur := span(i)
+		if g := abs64(ts + dur - kts); best < 0 || g < bestGap {
+			best, bestGap = i, g
+		}
+	}
+	if best >= 0 {
+		return best
+	}
+	for i := split; i < n && i < split+2; i++ {
+		ts, _ := span(i)
+		if g := abs64(ts - kts); best < 0 || g < bestGap {
+			best, bestGap = i, g
+		}
+	}
+	return best
+}
+
+// resolver maps kernels of one trace to the Python frames that launched
+// them.
+type resolver struct {
+	t          *trace.Trace
+	frames     *frameIndex
+	opsByExt   map[int64][]int32 // CPU ops by External id, sorted by start
+	launchByCo map[int64][]int32 // launches by correlation, sorted by start
+	extByCorr  map[int64]int64   // correlation -> External id
+	buf        []int32
+	// chains caches location and stack by the names of the active frames
+	// (4 bytes per interned name, outermost first).
+	chains map[string]chainSite
+	key    []byte
+}
+
+type chainSite struct{ location, stack string }
+
+func newResolver(t *trace.Trace) *resolver {
+	r := &resolver{
+		t: t, frames: newFrameIndex(t),
+		opsByExt: map[int64][]int32{}, launchByCo: map[int64][]int32{}, extByCorr: map[int64]int64{},
+		chains: map[string]chainSite{},
+	}
+	for i := range t.Launches {
+		l := &t.Launches[i]
+		r.launchByCo[l.Correlation] = append(r.launchByCo[l.Correlation], int32(i))
+		if l.ExternalID != trace.NoID {
+			r.extByCorr[l.Correlation] = l.ExternalID
+		}
+	}
+	for i := range t.Kernels {
+		k := &t.Kernels[i]
+		if k.ExternalID != trace.NoID && k.Correlation != trace.NoID {
+			if _, ok := r.extByCorr[k.Correlation]; !ok {
+				r.extByCorr[k.Correlation] = k.ExternalID
+			}
+		}
+	}
+	for i := range t.CPUOps {
+		o := &t.CPUOps[i]
+		ext := o.ExternalID
+		if ext == trace.NoID && o.Correlation != trace.NoID {
+			if e, ok := r.extByCorr[o.Correlation]; ok {
+				ext = e
+			}
+		}
+		if ext != trace.NoID {
+			r.opsByExt[ext] = append(r.opsByExt[ext], int32(i))
+		}
+	}
+	for _, l := range r.opsByExt {
+		sortByStart(l, func(i int32) int64 { return t.CPUOps[i].TS })
+	}
+	for _, l := range r.launchByCo {
+		sortByStart(l, func(i int32) int64 { return t.Launches[i].TS })
+	}
+	return r
+}
+
+func sortByStart(l []int32, ts func(int32) int64) {
+	if len(l) < 2 {
+		return
+	}
+	sort.SliceStable(l, func(a, b int) bool { return ts(l[a]) < ts(l[b]) })
+}
+
+// externalID is the kernel's own External id, else the one of its
+// correlation.
+func (r *resolver) externalID(k *trace.Kernel) int64 {
+	if k.ExternalID != trace.NoID {
+		return k.ExternalID
+	}
+	if k.Correlation != trace.NoID {
+		if ext, ok := r.extByCorr[k.Correlation]; ok {
+			return ext
+		}
+	}
+	return trace.NoID
+}
+
+// launch returns the launch event of a kernel, or nil.
+func (r *resolver) launch(k *trace.Kernel) *trace.Launch {
+	if k.Correlation == trace.NoID {
+		return nil
+	}
+	l := r.launchByCo[k.Correlation]
+	i := pickNearest(len(l), func(i int) (int64, int64) { x := &r.t.Launches[l[i]]; return x.TS, x.Dur }, k.TS)
+	if i < 0 {
+		return nil
+	}
+	return &r.t.Launches[l[i]]
+}
+
+// isGraphLaunch reports whether a runtime call replays a CUDA/HIP graph.
+func isGraphLaunch(name string) bool {
+	return strings.Contains(strings.ToLower(name), "graphlaunch")
+}
+
+func probeAt(ts, dur int64) int64 {
+	half := dur / 2
+	if half > 1000 {
+		half = 1000
+	}
+	return ts + half
+}
+
+// resolve finds the launch site of one kernel (triage-behaviour.md §7.4):
+// the Python frames active when its CPU op (same External id) ran, else
+// when its launch call (same correlation) ran. Kernels replayed from a
+// graph are not attributed to the graph launch call.
+func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolution {
+	if l != nil && isGraphLaunch(r.t.S(l.Name)) {
+		return resolution{location: GraphReplaySite, cpuOp: r.t.S(l.Name), attribution: AttrUnresolved}
+	}
+	cpuOp := ""
+	if ext != trace.NoID {
+		ops := r.opsByExt[ext]
+		i := pickNearest(len(ops), func(i int) (int64, int64) { o := &r.t.CPUOps[ops[i]]; return o.TS, o.Dur }, k.TS)
+		if i >= 0 {
+			o := &r.t.CPUOps[ops[i]]
+			cpuOp = r.t.S(o.Name)
+			r.buf = r.frames.active(o.PID, o.TID, probeAt(o.TS, o.Dur), r.buf)
+			if len(r.buf) > 0 {
+				return r.fromFrames(cpuOp, AttrExternalID)
+			}
+		}
+	}
+	if l != nil {
+		r.buf = r.frames.active(l.PID, l.TID, probeAt(l.TS, l.Dur), r.buf)
+		name := cpuOp
+		if name == "" {
+			name = r.t.S(l.Name)
+		}
+		if len(r.buf) > 0 {
+			return r.fromFrames(name, AttrLaunch)
+		}
+		return resolution{cpuOp: r.t.S(l.Name), attribution: AttrUnresolved}
+	}
+	return resolution{cpuOp: cpuOp, attribution: AttrUnresolved}
+}
+
+// fromFrames picks the launch site among the active frames in r.buf
+// (outermost first). The reference's choice is the frame of highest launch
+// priority, ties to the innermost; when that frame is not framework code
+// (or is a wrapper), the site shown is the innermost frame of highest
+// source priority, searched over the whole active stack (the reference
+// searched only the last 4 frames, which inside torch.compile are all
+// torch internals). The stack is the last 4 active frames of positive
+// priority.
+func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
+	r.key = r.key[:0]
+	for _, fi := range r.buf {
+		n := r.t.Frames[fi].Name
+		r.key = append(r.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+	}
+	if c, ok := r.chains[string(r.key)]; ok {
+		return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
+	}
+	var best *frameInfo
+	var bestTS, bestDur int64
+	var stack []string
+	var shown *frameInfo
+	shownPrio := 0
+	for _, fi := range r.buf {
+		f := &r.t.Frames[fi]
+		info := r.frames.frame(f.Name)
+		if best == nil || info.priority > best.priority ||
+			(info.priority == best.priority && (f.TS > bestTS || (f.TS == bestTS && f.Dur < bestDur))) {
+			best, bestTS, bestDur = info, f.TS, f.Dur
+		}
+		if info.priority > 0 {
+			stack = append(stack, info.location)
+		}
+		if p := info.source; p > 0 && p >= shownPrio {
+			shown, shownPrio = info, p
+		}
+	}
+	if len(stack) > 4 {
+		stack = stack[len(stack)-4:]
+	}
+	if len(stack) == 0 {
+		stack = []string{r.frames.frame(r.t.Frames[r.buf[len(r.buf)-1]].Name).location}
+	}
+	loc := best.location
+	if !best.shown && shown != nil {
+		loc = shown.location
+	}
+	c := chainSite{location: loc, stack: strings.Join(stack, " -> ")}
+	r.chains[string(r.key)] = c
+	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
+}

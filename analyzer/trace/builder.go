@@ -1,0 +1,351 @@
+package trace
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+)
+
+// RawEvent holds the fields of one traceEvents entry that the analysis uses,
+// as views into the parser's buffer. String fields are unescaped JSON
+// string contents; number fields are the JSON number text (or the contents
+// of a JSON string that holds a number). A nil slice means the field is
+// absent or null. Parsers reset it with Reset before each event.
+type RawEvent struct {
+	Ph, Cat, Name []byte
+	PID, TID      []byte
+	TS, Dur       []byte
+
+	// args
+	ExternalID, Correlation []byte
+	Stream, CudaStream      []byte
+	GraphID, GraphNodeID    []byte
+	PythonID, PythonParent  []byte
+	Kernel                  []byte // args.kernel (string)
+	ArgName                 []byte // args.name of "M" metadata events
+	HasArgs                 bool
+}
+
+// Reset clears every field.
+func (r *RawEvent) Reset() { *r = RawEvent{} }
+
+// Builder turns RawEvents into a Trace. It is not safe for concurrent use;
+// parallel parsers use one Builder per chunk and Merge them.
+type Builder struct {
+	t *Trace
+	// The pid and tid of the last event, interned: most events repeat
+	// them, and comparing bytes is cheaper than a map lookup.
+	lastPID, lastTID   []byte
+	lastPIDs, lastTIDs Str
+	cached             bool
+}
+
+// thread interns an event's pid and tid through one-entry caches (the
+// interned ids are the same as Intern's).
+func (b *Builder) thread(pid, tid []byte) (Str, Str) {
+	if !b.cached || string(pid) != string(b.lastPID) {
+		b.lastPIDs = b.t.Strings.Intern(pid)
+		b.lastPID = append(b.lastPID[:0], pid...)
+	}
+	if !b.cached || string(tid) != string(b.lastTID) {
+		b.lastTIDs = b.t.Strings.Intern(tid)
+		b.lastTID = append(b.lastTID[:0], tid...)
+	}
+	b.cached = true
+	return b.lastPIDs, b.lastTIDs
+}
+
+// NewBuilder returns a Builder for a trace read from path.
+func NewBuilder(path string) *Builder {
+	return &Builder{t: &Trace{
+		Path:         path,
+		Strings:      NewStrings(),
+		Meta:         Meta{Rank: -1},
+		ThreadNames:  map[ThreadKey]Str{},
+		ProcessNames: map[Str]Str{},
+	}}
+}
+
+// Trace returns the trace built so far.
+func (b *Builder) Trace() *Trace { return b.t }
+
+// Event kinds decided from the category and name.
+type kind uint8
+
+const (
+	kindSkip kind = iota
+	kindKernel
+	kindLaunch
+	kindCPUOp
+	kindFrame
+	kindAnnotation
+	kindGPUAnnotation
+	kindMaybeKernel // decided by the args (a stream marker)
+)
+
+// classify decides what an "X" event is from its category and name, per the
+// event model of the reference (triage-behaviour.md §5), with legacy (2021)
+// categories mapped to today's: Kernel→kernel, Operator→cpu_op,
+// Runtime→cuda_runtime, Memcpy/Memset→gpu_memcpy/gpu_memset.
+func classify(cat, name []byte) kind {
+	switch string(cat) {
+	case "kernel", "gpu_memcpy", "gpu_memset", "Kernel", "Memcpy", "Memset":
+		return kindKernel
+	case "python_function":
+		return kindFrame
+	case "cpu_op", "Operator":
+		return kindCPUOp
+	case "cuda_runtime", "cuda_driver", "Runtime":
+		if containsFold(name, "launch") {
+			return kindLaunch
+		}
+		return kindSkip
+	case "user_annotation":
+		return kindAnnotation
+	case "gpu_user_annotation":
+		return kindGPUAnnotation
+	case "ac2g", "async", "overhead", "Trace", "trace", "python_function_call":
+		return kindSkip
+	}
+	lc := bytes.ToLower(cat)
+	if bytes.Contains(lc, []byte("python_function")) || bytes.Contains(lc, []byte("cpu_op")) ||
+		bytes.Contains(lc, []byte("trace")) || bytes.Contains(lc, []byte("runtime")) ||
+		bytes.Contains(lc, []byte("driver")) {
+		return kindSkip
+	}
+	if bytes.Contains(lc, []byte("annotation")) || hasPrefixFold(name, "## call ") {
+		return kindSkip
+	}
+	if bytes.Contains(lc, []byte("kernel")) || bytes.HasPrefix(lc, []byte("gpu_")) {
+		return kindKernel
+	}
+	if bytes.Contains(name, []byte(".py(")) || hasPrefixFold(name, "python/") || hasPrefixFold(name, "nn.module:") {
+		return kindSkip
+	}
+	return kindMaybeKernel
+}
+
+// Add records one event.
+func (b *Builder) Add(r *RawEvent) {
+	t := b.t
+	t.Events++
+	if len(r.Ph) != 1 {
+		return
+	}
+	switch r.Ph[0] {
+	case 'M':
+		b.addMeta(r)
+		return
+	case 'X':
+	default:
+		return
+	}
+	k := classify(r.Cat, r.Name)
+	if k == kindSkip {
+		return
+	}
+	if k == kindMaybeKernel {
+		if r.Stream == nil && r.CudaStream == nil {
+			return
+		}
+		k = kindKernel
+	}
+	ts, ok1 := ParseMicros(r.TS)
+	dur, ok2 := ParseMicros(r.Dur)
+	if !ok1 || !ok2 || dur < 0 {
+		t.Malformed++
+		return
+	}
+	if k == kindKernel && (dur <= 0 || isMetaName(r.Name)) {
+		return
+	}
+	s := t.Strings
+	switch k {
+	case kindKernel:
+		stream := ParseID(r.Stream)
+		if stream == NoID {
+			stream = ParseID(r.CudaStream)
+		}
+		name, cat := s.Intern(r.Name), s.Intern(r.Cat)
+		pid, tid := b.thread(r.PID, r.TID)
+		t.Kernels = append(t.Kernels, Kernel{
+			TS: ts, Dur: dur, Name: name, Cat: cat,
+			PID: pid, TID: tid, Stream: stream,
+			ExternalID: ParseID(r.ExternalID), Correlation: ParseID(r.Correlation),
+			GraphID: ParseID(r.GraphID), GraphNodeID: ParseID(r.GraphNodeID),
+		})
+	case kindLaunch:
+		corr := ParseID(r.Correlation)
+		if corr == NoID {
+			return
+		}
+		name := s.Intern(r.Name)
+		pid, tid := b.thread(r.PID, r.TID)
+		t.Launches = append(t.Launches, Launch{
+			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
+			Kernel: s.Intern(r.Kernel), ExternalID: ParseID(r.ExternalID), Correlation: corr,
+		})
+	case kindCPUOp:
+		name := s.Intern(r.Name)
+		pid, tid := b.thread(r.PID, r.TID)
+		t.CPUOps = append(t.CPUOps, CPUOp{
+			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
+			ExternalID: ParseID(r.ExternalID), Correlation: ParseID(r.Correlation),
+		})
+	case kindFrame:
+		name := s.Intern(r.Name)
+		pid, tid := b.thread(r.PID, r.TID)
+		t.Frames = append(t.Frames, Frame{
+			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
+			PythonID: ParseID(r.PythonID), ParentID: ParseID(r.PythonParent),
+		})
+	case kindAnnotation, kindGPUAnnotation:
+		name := s.Intern(r.Name)
+		pid, tid := b.thread(r.PID, r.TID)
+		t.Annotations = append(t.Annotations, Annotation{
+			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
+			ExternalID: ParseID(r.ExternalID), GPU: k == kindGPUAnnotation,
+		})
+	}
+}
+
+func (b *Builder) addMeta(r *RawEvent) {
+	if r.ArgName == nil {
+		return
+	}
+	s := b.t.Strings
+	switch string(r.Name) {
+	case "thread_name":
+		b.t.ThreadNames[ThreadKey{s.Intern(r.PID), s.Intern(r.TID)}] = s.Intern(r.ArgName)
+	case "process_name":
+		b.t.ProcessNames[s.Intern(r.PID)] = s.Intern(r.ArgName)
+	}
+}
+
+func isMetaName(name []byte) bool {
+	switch string(name) {
+	case "process_name", "thread_name", "process_sort_index", "thread_sort_index":
+		return true
+	}
+	return false
+}
+
+// ParseMicros converts a JSON number of microseconds to integer
+// nanoseconds without going through float64 for the common decimal form
+// (so 7764763346570.976 is exactly 7764763346570976 ns). Exponent forms are
+// parsed as floats. It reports false for absent, non-numeric ("inf", "N/A")
+// or out-of-range values.
+func ParseMicros(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	neg := false
+	i := 0
+	if b[0] == '-' {
+		neg = true
+		i++
+	}
+	var ip int64
+	digits := 0
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		if ip > (math.MaxInt64/1000-9)/10 {
+			return 0, false
+		}
+		ip = ip*10 + int64(b[i]-'0')
+		digits++
+	}
+	var frac int64
+	if i < len(b) && b[i] == '.' {
+		i++
+		n := 0
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			switch {
+			case n < 3:
+				frac = frac*10 + int64(b[i]-'0')
+			case n == 3 && b[i] >= '5':
+				frac++ // round half up on the fourth decimal
+			}
+			n++
+			digits++
+		}
+		for ; n < 3; n++ {
+			frac *= 10
+		}
+	}
+	if i != len(b) {
+		if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+			f, err := strconv.ParseFloat(string(b), 64)
+			if err != nil || math.IsNaN(f) || math.Abs(f*1000) > math.MaxInt64/2 {
+				return 0, false
+			}
+			return int64(math.Round(f * 1000)), true
+		}
+		return 0, false
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	v := ip*1000 + frac
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// ParseID converts an id (integer, integral float, or numeric string) to
+// int64. Ids above the int64 range wrap to negative values, which keeps them
+// distinct join keys. Absent, empty, "None", null or non-integral values
+// give NoID.
+func ParseID(b []byte) int64 {
+	if len(b) == 0 {
+		return NoID
+	}
+	if len(b) <= 18 { // the common case: a plain integer that fits
+		var v int64
+		i := 0
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			v = v*10 + int64(b[i]-'0')
+		}
+		if i == len(b) {
+			return v
+		}
+	}
+	if u, err := strconv.ParseUint(string(b), 10, 64); err == nil {
+		return int64(u)
+	}
+	if v, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		return v
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || f != math.Trunc(f) || math.IsInf(f, 0) || math.Abs(f) > 1<<62 {
+		return NoID
+	}
+	return int64(f)
+}
+
+func containsFold(s []byte, lowerSub string) bool {
+	n := len(lowerSub)
+	for i := 0; i+n <= len(s); i++ {
+		if equalFoldASCII(s[i:i+n], lowerSub) {
+			return true
+		}
+	}
+	return false
+}
+
+func hasPrefixFold(s []byte, lowerPrefix string) bool {
+	return len(s) >= len(lowerPrefix) && equalFoldASCII(s[:len(lowerPrefix)], lowerPrefix)
+}
+
+func equalFoldASCII(a []byte, lower string) bool {
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}

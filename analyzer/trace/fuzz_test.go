@@ -1,0 +1,44 @@
+package trace
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"testing"
+)
+
+// FuzzLoad feeds arbitrary text to both parsers: neither may panic, the fast
+// path may only accept text the general parser accepts, and when both
+// succeed their traces are equal. The block size varies with the input so
+// that chunk boundaries fall everywhere.
+func FuzzLoad(f *testing.F) {
+	for _, tc := range synthCases {
+		f.Add([]byte(tc.text), uint8(0))
+	}
+	f.Add(kinetoText(40), uint8(13))
+	f.Add([]byte("[\n  {\"ph\": \"X\"},\n  {\"ph\": \"M\"}\n]"), uint8(3))
+	f.Fuzz(func(t *testing.T, data []byte, blk uint8) {
+		b := NewBuilder("p")
+		gerr := parseGeneral(context.Background(), bytes.NewReader(data), b)
+		want := b.Trace()
+		want.Bytes = int64(len(data))
+		block := fastBlock
+		if blk != 0 {
+			block = 8 + int(blk)
+		}
+		got, ferr := fastDirect(data, 2, block)
+		if ferr != nil {
+			if ferr != errFallback {
+				t.Fatalf("fast path error %v, want errFallback", ferr) // a recovered scanner panic is a bug
+			}
+			return
+		}
+		if gerr != nil {
+			t.Fatalf("fast path accepted text the general parser rejects: %v", gerr)
+		}
+		if !reflect.DeepEqual(want, got) {
+			diffTraces(t, want, got)
+			t.Fatal("traces differ")
+		}
+	})
+}

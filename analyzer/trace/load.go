@@ -1,0 +1,236 @@
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync/atomic"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Sentinel errors; Load wraps them with the file name and detail.
+var (
+	// ErrNotTrace: the file is valid JSON but not a Chrome trace.
+	ErrNotTrace = errors.New("not a Chrome trace")
+	// ErrInvalidJSON: the JSON text is malformed.
+	ErrInvalidJSON = errors.New("invalid JSON")
+	// ErrTruncated: the file ends early (gzip stream or JSON text).
+	ErrTruncated = errors.New("truncated")
+	// ErrNotFound: the file or directory does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// Options tunes Load.
+type Options struct {
+	// Progress, when set, is called now and then with the bytes of the file
+	// read so far and the file's size.
+	Progress func(done, total int64)
+	// General forces the general parser even when the fast path applies.
+	General bool
+}
+
+// Load reads one trace file (plain JSON or gzip, detected by content).
+//
+// It uses the fast parallel scanner when the file has the line layout
+// Kineto writes and the general parser otherwise (or when opts.General is
+// set); both produce the same Trace. When the fast path gives up part-way
+// (a layout it cannot read with certainty, or invalid text) the file is
+// read again with the general parser, which reports errors with their byte
+// offset, and Progress starts again from zero. Progress may be called from
+// a goroutine other than the caller's, never concurrently.
+func Load(ctx context.Context, path string, opts Options) (*Trace, error) {
+	if !opts.General {
+		t, err := loadFast(ctx, path, opts)
+		if err == nil {
+			return t, nil
+		}
+		if !errors.Is(err, errFallback) {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("load %s: %w", path, err)
+		}
+	}
+	return loadGeneral(ctx, path, opts)
+}
+
+// loadGeneral reads the trace with the general parser.
+func loadGeneral(ctx context.Context, path string, opts Options) (*Trace, error) {
+	src, err := Open(path, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	b := NewBuilder(path)
+	if err := parseGeneral(ctx, src, b); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	t := b.Trace()
+	t.Bytes = src.Uncompressed()
+	return t, nil
+}
+
+// Source is an opened trace file: the uncompressed JSON text as a reader,
+// with counters for progress and error offsets.
+type Source struct {
+	io.Reader
+	file     *os.File
+	gz       *gzip.Reader
+	Gzip     bool
+	Size     int64
+	unzBytes atomic.Int64
+}
+
+// Uncompressed is the number of JSON bytes read so far.
+func (s *Source) Uncompressed() int64 { return s.unzBytes.Load() }
+
+// jsonSizeHint returns the expected size of the JSON text: the file's size,
+// or for gzip the size its trailer records (modulo 4 GiB, so a value below
+// the compressed size means unknown). 0 when unknown.
+func (s *Source) jsonSizeHint() int64 {
+	if !s.Gzip {
+		return s.Size
+	}
+	var tail [4]byte
+	if s.Size < 18 {
+		return 0
+	}
+	if _, err := s.file.ReadAt(tail[:], s.Size-4); err != nil {
+		return 0
+	}
+	n := int64(tail[0]) | int64(tail[1])<<8 | int64(tail[2])<<16 | int64(tail[3])<<24
+	if n < s.Size {
+		return 0
+	}
+	return n
+}
+
+// Close closes the file.
+func (s *Source) Close() error {
+	if s.gz != nil {
+		s.gz.Close()
+	}
+	return s.file.Close()
+}
+
+// Open opens path and returns its JSON text, gunzipping when the content
+// starts with the gzip magic bytes, whatever the file's suffix.
+func Open(path string, progress func(done, total int64)) (*Source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("load %s: %w: check the path", path, ErrNotFound)
+		}
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("load %s: is a directory, not a trace file", path)
+	}
+	s := &Source{file: f, Size: st.Size()}
+	var r io.Reader = f
+	if progress != nil {
+		r = &progressReader{r: f, total: st.Size(), fn: progress}
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("load %s: bad gzip header: %w", path, err)
+		}
+		s.gz, s.Gzip = gz, true
+		s.Reader = &countingReader{r: gz, n: &s.unzBytes, path: path}
+	} else {
+		s.Reader = &countingReader{r: br, n: &s.unzBytes, path: path}
+	}
+	return s, nil
+}
+
+type countingReader struct {
+	r    io.Reader
+	n    *atomic.Int64
+	path string
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	if err != nil && err != io.EOF {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("%w: the gzip stream ends early (the file is incomplete): re-copy or re-capture it", ErrTruncated)
+		} else if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+			err = fmt.Errorf("corrupt gzip data: %v", err)
+		}
+	}
+	return n, err
+}
+
+type progressReader struct {
+	r     io.Reader
+	done  int64
+	last  int64
+	total int64
+	fn    func(done, total int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if p.done-p.last >= 8<<20 || err == io.EOF {
+		p.last = p.done
+		p.fn(p.done, p.total)
+	}
+	return n, err
+}
+
+// sniff returns the first byte of r that is not whitespace or part of a
+// UTF-8 byte-order mark, without consuming it, and how many bytes it
+// skipped.
+func sniff(br *bufio.Reader) (byte, int64, error) {
+	var n int64
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return 0, n, err
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n', 0xef, 0xbb, 0xbf: // whitespace and a UTF-8 BOM
+			n++
+			continue
+		}
+		return c, n, br.UnreadByte()
+	}
+}
+
+var errEmpty = fmt.Errorf("%w: the file is empty", ErrNotTrace)
+
+func firstByte(r io.Reader) (*bufio.Reader, byte, int64, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 1<<20)
+	}
+	c, lead, err := sniff(br)
+	if err == io.EOF {
+		return br, 0, lead, errEmpty
+	}
+	if err != nil {
+		return br, 0, lead, err
+	}
+	if c != '{' && c != '[' {
+		return br, 0, lead, fmt.Errorf("%w: it starts with %q; expected a JSON object with traceEvents or an array of events", ErrNotTrace, bytes.TrimSpace([]byte{c}))
+	}
+	return br, c, lead, nil
+}

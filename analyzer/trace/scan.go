@@ -1,0 +1,633 @@
+package trace
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file holds the fast scanner's JSON layer: a validating scanner over
+// an in-memory chunk of the traceEvents array. It accepts exactly the JSON
+// grammar encoding/json accepts (RFC 8259 with any bytes >= 0x20 inside
+// strings) so that the fast path never succeeds on text the general parser
+// rejects. Functions take the chunk and a position and return the position
+// after what they scanned and whether the text was valid and complete; a
+// false result makes the caller give the chunk (or the file) to the general
+// parser, which reports the error with its offset.
+
+// maxScanDepth bounds nesting inside one event; deeper events are left to
+// the general parser (encoding/json allows 10000 levels).
+const maxScanDepth = 512
+
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+// skipWS returns the position of the first byte at or after i that is not
+// JSON whitespace.
+func skipWS(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		if c := b[i]; c > ' ' || c != ' ' && c != '\n' && c != '\r' && c != '\t' {
+			return i
+		}
+	}
+	return i
+}
+
+// skipDigits returns the position of the first byte at or after i that is
+// not an ASCII digit, looking at eight bytes at a time.
+func skipDigits(b []byte, i int) int {
+	for i+8 <= len(b) {
+		v := binary.LittleEndian.Uint64(b[i:])
+		// A byte is a digit when its high nibble is 3 and adding 6 keeps
+		// it so. A carry between bytes only comes from a byte >= 0xFA,
+		// which is already marked, and only reaches higher bytes.
+		nd := ((v & (swarLo * 0xF0)) ^ (swarLo * '0')) | (((v + swarLo*6) & (swarLo * 0xF0)) ^ (swarLo * '0'))
+		if nd != 0 {
+			return i + bits.TrailingZeros64(nd)>>3
+		}
+		i += 8
+	}
+	for i < len(b) && b[i]-'0' <= 9 {
+		i++
+	}
+	return i
+}
+
+// scanString scans the string starting at b[i] == '"'. It returns the
+// position after the closing quote, whether the string holds escapes, and
+// whether it is valid (no control bytes, valid escapes, closed).
+func scanString(b []byte, i int) (end int, esc bool, ok bool) {
+	i++
+	for {
+		// Eight bytes at a time: stop at the first '"', '\\' or byte < 0x20.
+		for i+8 <= len(b) {
+			v := binary.LittleEndian.Uint64(b[i:])
+			q := v ^ (swarLo * '"')
+			s := v ^ (swarLo * '\\')
+			t := ((q - swarLo) &^ q) | ((s - swarLo) &^ s) | ((v - swarLo*0x20) &^ v)
+			t &= swarHi
+			if t != 0 {
+				i += bits.TrailingZeros64(t) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			return i, esc, false
+		}
+		c := b[i]
+		switch {
+		case c == '"':
+			return i + 1, esc, true
+		case c == '\\':
+			esc = true
+			if i+1 >= len(b) {
+				return len(b), esc, false // incomplete
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) {
+					return len(b), esc, false // incomplete
+				}
+				if !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return i, esc, false
+				}
+				i += 6
+			default:
+				return i, esc, false
+			}
+		case c < 0x20:
+			return i, esc, false
+		default:
+			i++
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func hexVal(c byte) rune {
+	switch {
+	case c <= '9':
+		return rune(c - '0')
+	case c >= 'a':
+		return rune(c-'a') + 10
+	}
+	return rune(c-'A') + 10
+}
+
+func hex4(b []byte) rune {
+	return hexVal(b[0])<<12 | hexVal(b[1])<<8 | hexVal(b[2])<<4 | hexVal(b[3])
+}
+
+// unescapeTo appends the contents of a validated JSON string (without its
+// quotes) to dst with escapes decoded. It decodes exactly as gjson does
+// (the general parser's field extractor): a surrogate pair becomes one
+// rune, a lone surrogate becomes U+FFFD, other bytes are copied as they are.
+func unescapeTo(dst, s []byte) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := hex4(s[i+1:])
+			i += 4
+			if r >= 0xD800 && r < 0xDC00 && i+6 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+				if r2 := hex4(s[i+3:]); r2 >= 0xDC00 && r2 < 0xE000 {
+					r = utf16.DecodeRune(r, r2)
+					i += 6
+				}
+			}
+			dst = utf8.AppendRune(dst, r)
+		default: // '"', '\\', '/'
+			dst = append(dst, s[i])
+		}
+	}
+	return dst
+}
+
+// scanNumber scans a JSON number starting at b[i].
+func scanNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; {
+	case c == '0':
+		i++
+	case '1' <= c && c <= '9':
+		i = skipDigits(b, i+1)
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, false
+		}
+		i = skipDigits(b, i+1)
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+			return i, false
+		}
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	// A number ends the chunk only when the text is incomplete.
+	return i, i < len(b)
+}
+
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) {
+		return len(b), false // incomplete (or invalid: the caller cannot tell yet)
+	}
+	if string(b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
+}
+
+// skipValue scans any JSON value starting at b[i] (no leading whitespace).
+func skipValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return i, false
+	}
+	switch c := b[i]; c {
+	case '"':
+		end, _, ok := scanString(b, i)
+		return end, ok
+	case '{':
+		return skipObject(b, i, depth+1)
+	case '[':
+		return skipArray(b, i, depth+1)
+	case 't':
+		return scanLiteral(b, i, "true")
+	case 'f':
+		return scanLiteral(b, i, "false")
+	case 'n':
+		return scanLiteral(b, i, "null")
+	default:
+		return scanNumber(b, i)
+	}
+}
+
+func skipObject(b []byte, i, depth int) (int, bool) {
+	if depth > maxScanDepth {
+		return i, false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		var ok bool
+		if i, _, ok = scanString(b, i); !ok {
+			return i, false
+		}
+		i = skipWS(b, i)
+		if i >= len(b) || b[i] != ':' {
+			return i, false
+		}
+		if i, ok = skipValue(b, skipWS(b, i+1), depth); !ok {
+			return i, false
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+func skipArray(b []byte, i, depth int) (int, bool) {
+	if depth > maxScanDepth {
+		return i, false
+	}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = skipValue(b, i, depth); !ok {
+			return i, false
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+// Field bits of an event, to detect duplicate keys (left to the general
+// parser, whose extractor keeps the first occurrence).
+const (
+	fPh = 1 << iota
+	fCat
+	fName
+	fPID
+	fTID
+	fTS
+	fDur
+	fArgs
+	fExternalID
+	fCorrelation
+	fStream
+	fCudaStream
+	fGraphID
+	fGraphNodeID
+	fPythonID
+	fPythonParent
+	fKernel
+	fArgName
+)
+
+// eventScanner extracts RawEvents from the objects of a traceEvents chunk.
+type eventScanner struct {
+	ev      RawEvent
+	scratch []byte // unescaped strings of the current event
+	generic int    // events handed to the general extractor (for tests)
+}
+
+// field returns the RawEvent slot and bit of an event-level key.
+func (s *eventScanner) field(key []byte) (*[]byte, uint32) {
+	ev := &s.ev
+	switch string(key) {
+	case "ph":
+		return &ev.Ph, fPh
+	case "cat":
+		return &ev.Cat, fCat
+	case "name":
+		return &ev.Name, fName
+	case "pid":
+		return &ev.PID, fPID
+	case "tid":
+		return &ev.TID, fTID
+	case "ts":
+		return &ev.TS, fTS
+	case "dur":
+		return &ev.Dur, fDur
+	}
+	return nil, 0
+}
+
+// argField returns the RawEvent slot and bit of an args key.
+func (s *eventScanner) argField(key []byte) (*[]byte, uint32) {
+	ev := &s.ev
+	switch string(key) {
+	case "External id":
+		return &ev.ExternalID, fExternalID
+	case "correlation":
+		return &ev.Correlation, fCorrelation
+	case "stream":
+		return &ev.Stream, fStream
+	case "cuda_stream":
+		return &ev.CudaStream, fCudaStream
+	case "graph id":
+		return &ev.GraphID, fGraphID
+	case "graph node id":
+		return &ev.GraphNodeID, fGraphNodeID
+	case "Python id":
+		return &ev.PythonID, fPythonID
+	case "Python parent id":
+		return &ev.PythonParent, fPythonParent
+	case "kernel":
+		return &ev.Kernel, fKernel
+	case "name":
+		return &ev.ArgName, fArgName
+	}
+	return nil, 0
+}
+
+// value scans a value into *dst as the general extractor would see it:
+// string contents (unescaped), the text of a number or literal, nil for
+// null. It reports generic=true for objects and arrays, which it leaves to
+// the general extractor.
+func (s *eventScanner) value(b []byte, i int, dst *[]byte) (end int, generic, ok bool) {
+	if i >= len(b) {
+		return i, false, false
+	}
+	switch c := b[i]; c {
+	case '"':
+		end, esc, ok := scanString(b, i)
+		if !ok {
+			return end, false, false
+		}
+		raw := b[i+1 : end-1]
+		if !esc {
+			*dst = raw
+			return end, false, true
+		}
+		if cap(s.scratch)-len(s.scratch) < len(raw) {
+			// Never grow in place: earlier fields of this event view the
+			// old array.
+			s.scratch = make([]byte, 0, max(2*cap(s.scratch), len(raw), 256))
+		}
+		n := len(s.scratch)
+		s.scratch = unescapeTo(s.scratch, raw)
+		*dst = s.scratch[n:len(s.scratch):len(s.scratch)]
+		return end, false, true
+	case '{', '[':
+		end, ok := skipValue(b, i, 1)
+		return end, true, ok
+	case 'n':
+		end, ok := scanLiteral(b, i, "null")
+		*dst = nil
+		return end, false, ok
+	case 't', 'f':
+		end, ok := skipValue(b, i, 0)
+		*dst = b[i:end]
+		return end, false, ok
+	default:
+		end, ok := scanNumber(b, i)
+		*dst = b[i:end]
+		return end, false, ok
+	}
+}
+
+// event scans the event object at b[i] == '{' into s.ev. It returns the
+// position after the object, whether the event must go through the general
+// extractor (escaped keys, duplicate keys, structured values where strings
+// or numbers are expected, non-object args), and whether the text is valid.
+func (s *eventScanner) event(b []byte, i int) (end int, generic, ok bool) {
+	s.ev = RawEvent{}
+	s.scratch = s.scratch[:0]
+	var seen uint32
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, false, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, generic, false
+		}
+		ks := i + 1
+		ke, kesc, ok := scanString(b, i)
+		if !ok {
+			return ke, generic, false
+		}
+		i = skipWS(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return i, generic, false
+		}
+		i = skipWS(b, i+1)
+		key := b[ks : ke-1]
+		switch {
+		case kesc:
+			generic = true
+			i, ok = skipValue(b, i, 1)
+		case string(key) == "args":
+			if seen&fArgs != 0 {
+				generic = true
+			}
+			seen |= fArgs
+			s.ev.HasArgs = true
+			if i < len(b) && b[i] == '{' && !generic {
+				var g bool
+				i, g, ok = s.args(b, i, &seen)
+				generic = generic || g
+			} else {
+				generic = true
+				i, ok = skipValue(b, i, 1)
+			}
+		default:
+			dst, bit := s.field(key)
+			switch {
+			case dst == nil:
+				i, ok = skipValue(b, i, 1)
+			case seen&bit != 0:
+				generic = true
+				i, ok = skipValue(b, i, 1)
+			default:
+				seen |= bit
+				var g bool
+				i, g, ok = s.value(b, i, dst)
+				generic = generic || g
+			}
+		}
+		if !ok {
+			return i, generic, false
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return i, generic, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return i + 1, generic, true
+		default:
+			return i, generic, false
+		}
+	}
+}
+
+// args scans the args object at b[i] == '{'.
+func (s *eventScanner) args(b []byte, i int, seen *uint32) (end int, generic, ok bool) {
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, false, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, generic, false
+		}
+		ks := i + 1
+		ke, kesc, ok := scanString(b, i)
+		if !ok {
+			return ke, generic, false
+		}
+		i = skipWS(b, ke)
+		if i >= len(b) || b[i] != ':' {
+			return i, generic, false
+		}
+		i = skipWS(b, i+1)
+		var dst *[]byte
+		var bit uint32
+		if kesc {
+			generic = true
+		} else {
+			dst, bit = s.argField(b[ks : ke-1])
+		}
+		switch {
+		case dst == nil:
+			i, ok = skipValue(b, i, 2)
+		case *seen&bit != 0:
+			generic = true
+			i, ok = skipValue(b, i, 2)
+		default:
+			*seen |= bit
+			var g bool
+			i, g, ok = s.value(b, i, dst)
+			generic = generic || g
+		}
+		if !ok {
+			return i, generic, false
+		}
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return i, generic, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return i + 1, generic, true
+		default:
+			return i, generic, false
+		}
+	}
+}
+
+// chunkStatus says how a chunk of the traceEvents array ended.
+type chunkStatus uint8
+
+const (
+	// chunkMore: the chunk ended after a ',' (and whitespace): the next
+	// chunk continues the array with a value.
+	chunkMore chunkStatus = iota
+	// chunkEnd: the array's ']' is in this chunk.
+	chunkEnd
+	// chunkBad: the text is invalid, or a value runs past the chunk's end
+	// (the split was not at an event boundary).
+	chunkBad
+)
+
+// parseChunk scans the entries of a traceEvents chunk and feeds them to b.
+// A chunk starts at an event's '{', or, when first is set, just after the
+// array's '['. For chunkEnd it also returns the position after ']'.
+func (s *eventScanner) parseChunk(data []byte, first bool, b *Builder) (chunkStatus, int) {
+	i := skipWS(data, 0)
+	if first && i < len(data) && data[i] == ']' {
+		return chunkEnd, i + 1
+	}
+	for {
+		if i >= len(data) {
+			return chunkMore, i
+		}
+		if data[i] == '{' {
+			start := i
+			end, generic, ok := s.event(data, i)
+			if !ok {
+				return chunkBad, end
+			}
+			if generic {
+				s.generic++
+				fillRaw(data[start:end], &s.ev)
+			}
+			b.Add(&s.ev)
+			i = end
+		} else {
+			end, ok := skipValue(data, i, 0)
+			if !ok {
+				return chunkBad, end
+			}
+			b.t.Events++
+			b.t.Malformed++
+			i = end
+		}
+		i = skipWS(data, i)
+		if i >= len(data) {
+			return chunkBad, i // a value must be followed by ',' or ']'
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+			if i < len(data) && data[i] == ']' {
+				return chunkBad, i // trailing comma
+			}
+		case ']':
+			return chunkEnd, i + 1
+		default:
+			return chunkBad, i
+		}
+	}
+}
