@@ -10,6 +10,9 @@ import (
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
+
+	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/fuse"
 )
 
 // Diagnostic codes, so that editors can filter them.
@@ -177,6 +180,13 @@ func (s *Server) diagnostics(u uri.URI) []protocol.Diagnostic {
 				continue // the same pattern in another stage
 			}
 			seen[f.Row.Pattern] = true
+			if alreadyFused(f.Row) {
+				// Worth knowing, nothing to do: a hint.
+				msg := fmt.Sprintf("Already fused: %s (%s of %s GPU time)", f.Row.Pattern,
+					formatShare(f.Row.SharePct), f.Stage)
+				add(n, protocol.DiagnosticSeverityHint, codeFusion, msg)
+				continue
+			}
 			msg := fmt.Sprintf("Fusion opportunity: %s (%s, %s of %s GPU time)", f.Row.Pattern,
 				f.Row.Confidence, formatShare(f.Row.SharePct), f.Stage)
 			if len(f.Row.CandidatePaths) > 0 {
@@ -197,6 +207,10 @@ func (s *Server) diagnostics(u uri.URI) []protocol.Diagnostic {
 	}
 	return out
 }
+
+// alreadyFused reports whether a fusion row says the fused kernel already
+// runs (nothing left to do).
+func alreadyFused(r *analyzer.FuseRow) bool { return r.Confidence == fuse.ConfidenceAlreadyFused }
 
 func plural(n int) string {
 	if n == 1 {

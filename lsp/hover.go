@@ -99,7 +99,11 @@ func hoverMarkdown(ix *Index, li *LineInfo) string {
 			continue
 		}
 		seen[f.Row.Pattern] = true
-		fmt.Fprintf(&b, "**Fusion opportunity:** %s (%s, %s of %s GPU time)", f.Row.Pattern,
+		label := "Fusion opportunity"
+		if alreadyFused(f.Row) {
+			label = "Fusion"
+		}
+		fmt.Fprintf(&b, "**%s:** %s (%s, %s of %s GPU time)", label, f.Row.Pattern,
 			f.Row.Confidence, formatShare(f.Row.SharePct), f.Stage)
 		if len(f.Row.CandidatePaths) > 0 {
 			b.WriteString(". Candidate fused path: ")

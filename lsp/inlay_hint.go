@@ -41,7 +41,7 @@ func (s *Server) InlayHint(_ context.Context, p *protocol.InlayHintParams) ([]pr
 			Position:    protocol.Position{Line: uint32(n - 1), Character: utf16Len(lines[n-1])},
 			Label:       protocol.String(inlayLabel(gpu, share)),
 			PaddingLeft: &yes,
-			Tooltip: protocol.String(fmt.Sprintf("%d kernel%s launched here take %s of the %s stage's GPU time (tracetriage)",
+			Tooltip: protocol.String(fmt.Sprintf("%d kernel%s launched here: %s of the %s stage's GPU time (tracetriage)",
 				kernels, plural(kernels), formatShare(share), snap.index.stage)),
 		})
 	}

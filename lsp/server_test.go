@@ -226,6 +226,18 @@ func TestDiagnosticsForHotLinesAndFusion(t *testing.T) {
 		}
 		return false
 	})
+	// A pattern that already runs fused is a hint, not an opportunity.
+	act := uri.File(filepath.Join(root, "python/sglang/srt/layers/activation.py"))
+	h.waitFor("the already-fused hint", func() bool {
+		d, _ := h.diagsOf(act)
+		for _, x := range d {
+			if x.Code == protocol.String(codeFusion) && x.Severity == protocol.DiagnosticSeverityHint &&
+				strings.HasPrefix(string(x.Message.(protocol.String)), "Already fused: Fused activation-and-mul (SwiGLU / GeGLU) (4.9% of decode GPU time)") {
+				return true
+			}
+		}
+		return false
+	})
 	rope := uri.File(filepath.Join(root, "python/sglang/srt/layers/rotary_embedding/base.py"))
 	h.waitFor("the RoPE fusion diagnostic", func() bool {
 		d, _ := h.diagsOf(rope)
