@@ -106,7 +106,11 @@ func hoverMarkdown(ix *Index, li *LineInfo) string {
 		fmt.Fprintf(&b, "**%s:** %s (%s, %s of %s GPU time)", label, f.Row.Pattern,
 			f.Row.Confidence, formatShare(f.Row.SharePct), f.Stage)
 		if len(f.Row.CandidatePaths) > 0 {
-			b.WriteString(". Candidate fused path: ")
+			if alreadyFused(f.Row) {
+				b.WriteString(". Fused path: ")
+			} else {
+				b.WriteString(". Candidate fused path: ")
+			}
 			for i, c := range f.Row.CandidatePaths {
 				if i > 0 {
 					b.WriteString(", ")
