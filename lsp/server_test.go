@@ -341,6 +341,9 @@ func TestNonPythonFilesGetNothing(t *testing.T) {
 // AnalyzeFunc) on a trace from ../shared, on a workspace laid out like the
 // trace's hottest line, and checks every request against the index.
 func TestRealTrace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine on real traces; skipped with -short (the race run)")
+	}
 	for name, trace := range e2eTraces(t) {
 		if !strings.HasPrefix(name, "real-") {
 			continue
