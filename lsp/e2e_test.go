@@ -100,15 +100,22 @@ func e2eTraces(t *testing.T) map[string]func(t *testing.T) string {
 // a workspace where that line sits inside a function of the same name.
 func newScenario(t *testing.T, trace string) scenario {
 	t.Helper()
+	return newScenarioFor(t, analyzer.Options{Input: trace})
+}
+
+// newScenarioFor is newScenario for any engine options (two-trace mode).
+func newScenarioFor(t *testing.T, opts analyzer.Options) scenario {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	doc, err := Analyze(ctx, analyzer.Options{Input: trace})
+	doc, err := Analyze(ctx, opts)
 	if errors.Is(err, analyzer.ErrNotImplemented) {
 		t.Skip("the analysis engine is not built in this tree yet")
 	}
 	if err != nil {
-		t.Fatalf("analyse %s: %v", trace, err)
+		t.Fatalf("analyse %+v: %v", opts, err)
 	}
+	trace := opts.Input
 	ix := NewIndex(doc, "")
 	var li *LineInfo
 	for _, c := range ix.Hot(1000, 0) {

@@ -9,6 +9,9 @@ import (
 
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
+
+	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -446,5 +449,32 @@ func TestWorkspaceFolderAddedLater(t *testing.T) {
 	u := h.open(filepath.Join(root, "python/sglang/srt/layers/layernorm.py"), "python")
 	if !strings.Contains(hoverText(t, h.hover(u, 176)), "FusedAddRMSNormKernel") {
 		t.Error("hover after adding the folder lacks the kernel")
+	}
+}
+
+// TestRealTracePair runs two-trace mode (the tracetriage.mapping and
+// tracetriage.formal settings) on SGLang's graph capture + replay pair: the
+// replayed kernels get their Python lines from the capture.
+func TestRealTracePair(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the engine on real traces; skipped with -short (the race run)")
+	}
+	mapping := testutil.SharedFile(t, "traces/llm-serving/sglang_mi300x_qwen3-8b_decode_graph_capture_bs32_rank0.json.gz")
+	formal := testutil.SharedFile(t, "traces/llm-serving/sglang_mi300x_qwen3-8b_decode_graph_replay.json.gz")
+	sc := newScenarioFor(t, analyzer.Options{MappingInput: mapping, FormalInput: formal})
+	h := startWith(t, Options{}, sc.root, map[string]any{"tracetriage": map[string]any{"mapping": mapping, "formal": formal}})
+	if mode := h.srv.snapshot().index.Document().Mode; mode != analyzer.ModeTwo {
+		t.Errorf("mode %q, want %q", mode, analyzer.ModeTwo)
+	}
+	u := h.open(sc.file, "python")
+	text := hoverText(t, h.hover(u, uint32(sc.line)))
+	for _, want := range sc.hoverHas {
+		if !strings.Contains(text, want) {
+			t.Errorf("hover lacks %q:\n%s", want, text)
+		}
+	}
+	lenses, err := h.server.CodeLens(h.ctx, &protocol.CodeLensParams{TextDocument: protocol.TextDocumentIdentifier{URI: u}})
+	if err != nil || len(lenses) != 1 || lenses[0].Command.Title != sc.lens {
+		t.Errorf("code lenses %+v, %v; want %q", lenses, err, sc.lens)
 	}
 }
