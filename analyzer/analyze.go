@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tracetriage/tracetriage/analyzer/fuse"
@@ -57,7 +60,8 @@ type Options struct {
 // Sentinel errors of Analyze; front-ends map them to their own error
 // kinds (usage errors, tool errors).
 var (
-	// ErrNotImplemented is returned by engine parts that are not built yet.
+	// ErrNotImplemented is returned by engine parts that are not built yet
+	// (none at present; front-ends may still map it).
 	ErrNotImplemented = errors.New("not available in this build yet")
 	// ErrBadOptions: the Options name no input, or mix the two modes.
 	ErrBadOptions = errors.New("invalid options")
@@ -103,14 +107,14 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 		formalIn = opts.FormalInput
 	}
 	evidence := frameworkEvidence{}
-	formal, formalArgs, err := loadInput(ctx, formalIn, opts, evidence)
+	formal, formalArgs, err := loadInput(ctx, formalIn, opts, evidence, &doc.Warnings)
 	if err != nil {
 		return nil, err
 	}
 	var mapping []loaded
 	var mappingArgs *trace.ServerArgs
 	if two {
-		if mapping, mappingArgs, err = loadInput(ctx, opts.MappingInput, opts, evidence); err != nil {
+		if mapping, mappingArgs, err = loadInput(ctx, opts.MappingInput, opts, evidence, &doc.Warnings); err != nil {
 			return nil, err
 		}
 	}
@@ -187,6 +191,8 @@ func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) (
 		stage := agg.toStage(a.locs)
 		if a.mapping != nil {
 			a.applyMapping(st, agg, &stage)
+		} else if a.capture != nil {
+			a.attributeOwnReplays(st, &stage)
 		}
 		doc.Stages = append(doc.Stages, stage)
 		kernels = append(kernels, agg.overlapKernels(&stage))
@@ -205,7 +211,7 @@ type loaded struct {
 // loadInput discovers and loads the trace files of one input (file or
 // profile directory) and its server arguments, and adds their framework
 // evidence.
-func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvidence) ([]loaded, *trace.ServerArgs, error) {
+func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvidence, warnings *[]string) ([]loaded, *trace.ServerArgs, error) {
 	targets, err := trace.Discover(input)
 	if err != nil {
 		return nil, nil, err
@@ -218,6 +224,9 @@ func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvid
 		ev.addServerArgs(args)
 	}
 	ev.addPath(input)
+	if w := otherRanks(input, targets); w != "" {
+		*warnings = append(*warnings, w)
+	}
 	var out []loaded
 	for _, tg := range targets.Files {
 		t, err := trace.Load(ctx, tg.Path, trace.Options{Progress: opts.Progress})
@@ -231,11 +240,48 @@ func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvid
 	return out, args, nil
 }
 
+// otherRanks says which tensor-parallel ranks of a profile directory were
+// left out (only one rank is analysed), or "".
+func otherRanks(input string, targets *trace.Targets) string {
+	if st, err := os.Stat(input); err != nil || !st.IsDir() || len(targets.Files) == 0 {
+		return ""
+	}
+	chosen := targets.Files[0].Rank
+	entries, err := os.ReadDir(targets.Dir)
+	if err != nil {
+		return ""
+	}
+	seen := map[int]bool{}
+	var ranks []int
+	for _, e := range entries {
+		if e.IsDir() || !trace.NameLooksLikeTrace(e.Name()) {
+			continue
+		}
+		if r := trace.ParseTPRank(e.Name()); r >= 0 && r != chosen && !seen[r] {
+			seen[r] = true
+			ranks = append(ranks, r)
+		}
+	}
+	if len(ranks) == 0 {
+		return ""
+	}
+	sort.Ints(ranks)
+	list := make([]string, len(ranks))
+	for i, r := range ranks {
+		list[i] = strconv.Itoa(r)
+	}
+	return fmt.Sprintf("%s also holds traces of TP rank %s; the tables cover rank %d only.",
+		targets.Dir, strings.Join(list, ", "), chosen)
+}
+
 // analysis accumulates the stages of every formal trace.
 type analysis struct {
-	locs     map[string]*frameInfo
-	stages   map[string]*stageAgg
-	mapping  *kernelMap
+	locs    map[string]*frameInfo
+	stages  map[string]*stageAgg
+	mapping *kernelMap
+	// capture holds the graph-capture launches of the formal traces
+	// (single-trace mode), for their own graph replays.
+	capture  *kernelMap
 	warnings []string
 	graph    []graphReplay
 }
@@ -313,12 +359,29 @@ type prepared struct {
 	npids    int
 	pidShare float64
 	stageOf  []string // per kernel index; "" for kernels of other processes
+	launchOf []int32  // per kernel index: its launch event; -1 none; -2 not looked up
 	res      *resolver
+}
+
+// launch returns kernel i's launch event, looking it up once.
+func (p *prepared) launch(t *trace.Trace, i int) *trace.Launch {
+	j := p.launchOf[i]
+	if j == -2 {
+		j = p.res.launchIndex(&t.Kernels[i])
+		p.launchOf[i] = j
+	}
+	if j < 0 {
+		return nil
+	}
+	return &t.Launches[j]
 }
 
 func (a *analysis) prepare(l loaded) *prepared {
 	t := l.t
-	p := &prepared{res: newResolver(t), stageOf: make([]string, len(t.Kernels))}
+	p := &prepared{res: newResolver(t), stageOf: make([]string, len(t.Kernels)), launchOf: make([]int32, len(t.Kernels))}
+	for i := range p.launchOf {
+		p.launchOf[i] = -2
+	}
 	if len(t.Kernels) == 0 {
 		return p
 	}
@@ -339,7 +402,7 @@ func (a *analysis) prepare(l loaded) *prepared {
 			p.stageOf[i] = StageAll
 		default:
 			launchTS := trace.NoID
-			if ln := p.res.launch(k); ln != nil {
+			if ln := p.launch(t, i); ln != nil {
 				launchTS = ln.TS
 			}
 			p.stageOf[i] = si.stageOf(k, p.res.externalID(k), launchTS)
@@ -397,6 +460,18 @@ func (a *analysis) addFormalTrace(l loaded) {
 	}
 	kn := kernelNames{canon: map[trace.Str]string{}, cat: map[trace.Str]string{}}
 	var gr *graphReplay
+	var totalNS, noRecordNS, noFrameNS int64
+	var noRecord, noFrame int
+	perStage := map[string]int{}
+	for _, st := range p.stageOf {
+		if st != "" {
+			perStage[st]++
+		}
+	}
+	for st, n := range perStage {
+		agg := a.stage(st)
+		agg.kernels = slices.Grow(agg.kernels, n)
+	}
 	for i := range t.Kernels {
 		st := p.stageOf[i]
 		if st == "" {
@@ -405,10 +480,20 @@ func (a *analysis) addFormalTrace(l loaded) {
 		k := &t.Kernels[i]
 		canon, cat := kn.get(t, k.Name)
 		row := a.stage(st).add(canon, cat, k.TS, k.Dur)
-		ln := p.res.launch(k)
+		ln := p.launch(t, i)
 		res := p.res.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
 		a.stage(st).addInterval(t, k, canon, res)
+		totalNS += k.Dur
+		if res.location == "" {
+			if res.cpuOp == "" {
+				noRecord++
+				noRecordNS += k.Dur
+			} else {
+				noFrame++
+				noFrameNS += k.Dur
+			}
+		}
 		if res.location == GraphReplaySite {
 			if gr == nil {
 				gr = &graphReplay{trace: name, rows: map[string]bool{}}
@@ -424,10 +509,25 @@ func (a *analysis) addFormalTrace(l loaded) {
 			gr.rows[st+"\x00"+canon] = true
 		}
 	}
-	a.remember(p.res)
+	if len(t.Frames) > 0 && pct(noRecordNS+noFrameNS, totalNS) >= 1 {
+		a.warnings = append(a.warnings, fmt.Sprintf(
+			"%s: %.1f%% of GPU time could not be tied to a Python line: %s no launch or CPU-op record in the trace (the profiler may have dropped runtime events), %s launched with no Python frame active.",
+			name, pct(noRecordNS+noFrameNS, totalNS), plural(noRecord, "kernel has", "kernels have"), plural(noFrame, "was", "were")))
+	}
 	if gr != nil {
 		a.graph = append(a.graph, *gr)
+		if a.mapping == nil {
+			ran := map[int64]bool{}
+			for i := range t.Kernels {
+				ran[t.Kernels[i].Correlation] = true
+			}
+			if a.capture == nil {
+				a.capture = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
+			}
+			addCaptureLaunches(a.capture, l, p, &kn, ran)
+		}
 	}
+	a.remember(p.res)
 }
 
 // remember records the parsed form of every location the resolver has

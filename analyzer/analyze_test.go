@@ -92,7 +92,8 @@ func TestAnalyzeFixture(t *testing.T) {
 		t.Errorf("decode gpu %v busy %v, want 21 and 16", dec.GPUTimeUS, dec.BusyTimeUS)
 	}
 	warn := strings.Join(doc.Warnings, "\n")
-	for _, want := range []string{"1 event was skipped as malformed", "2 kernels were replayed from CUDA/HIP graphs launched at python/sglang/srt/model_executor/model_runner.py:100 forward"} {
+	for _, want := range []string{"1 event was skipped as malformed",
+		"1.7% of GPU time could not be tied to a Python line: 1 kernel has no launch or CPU-op record in the trace", "2 kernels were replayed from CUDA/HIP graphs launched at python/sglang/srt/model_executor/model_runner.py:100 forward"} {
 		if !strings.Contains(warn, want) {
 			t.Errorf("warnings %q lack %q", warn, want)
 		}
@@ -225,8 +226,36 @@ func TestAnalyzeProfileDirectory(t *testing.T) {
 	if doc.Model != "Qwen/Qwen3-8B" {
 		t.Errorf("model %q", doc.Model)
 	}
+	if w := strings.Join(doc.Warnings, "\n"); !strings.Contains(w, "also holds traces of TP rank 1; the tables cover rank 0 only") {
+		t.Errorf("no dropped-rank warning in %q", w)
+	}
 	// The file name says DECODE: every kernel is decode.
 	if len(doc.Stages) != 1 || doc.Stages[0].Stage != StageDecode {
 		t.Errorf("stages %v", doc.Stages)
+	}
+}
+
+// A trace that recorded both the graph capture and its replays attributes
+// the replays to the capture's launch lines on its own.
+func TestAnalyzeOwnCapture(t *testing.T) {
+	doc := analyzeFixture(t, Options{Input: filepath.Join("testdata", "sglang-mini-capture-and-replay.json")})
+	dec := stageByName(t, doc, StageDecode)
+	for kernel, want := range map[string]string{
+		"nvjet_tst_64x16": "python/sglang/srt/layers/linear.py:60 forward",
+		"void (anonymous namespace)::store_kvcache<2048l>": "python/sglang/srt/mem_cache/memory_pool.py:400 set_kv_buffer",
+	} {
+		row := rowByName(t, dec, kernel)
+		if len(row.Sites) != 1 || SiteLocation(row.Sites[0]) != want || row.Sites[0].Attribution != AttrGraphCapture || row.Sites[0].Launches != row.Launches {
+			t.Errorf("%s: sites %+v, want %s via graph-capture", kernel, row.Sites, want)
+		}
+	}
+	// The eager kernels of the trace keep their own sites.
+	if s := rowByName(t, stageByName(t, doc, StageExtend), "nvjet_tst_64x16").Sites[0]; s.Attribution != AttrExternalID || s.Line != 50 {
+		t.Errorf("eager GEMM site %+v", s)
+	}
+	for _, w := range doc.Warnings {
+		if strings.Contains(w, "replayed from CUDA/HIP graphs") {
+			t.Errorf("attributed replays still warned: %s", w)
+		}
 	}
 }

@@ -1,11 +1,17 @@
 package analyzer
 
 import (
+	"bufio"
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/tracetriage/tracetriage/analyzer/fuse"
+	"github.com/tracetriage/tracetriage/analyzer/overlap"
 	"github.com/tracetriage/tracetriage/analyzer/trace"
 	"github.com/tracetriage/tracetriage/internal/testutil"
+	"github.com/tracetriage/tracetriage/tracegen"
 )
 
 // BenchmarkEngine measures the analysis after loading (stages, sites,
@@ -27,4 +33,70 @@ func BenchmarkEngine(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(t.Kernels)), "kernels")
 	b.ReportMetric(float64(len(t.Frames)), "frames")
+}
+
+// writeGenerated writes a generated SGLang-shaped decode trace of about
+// size bytes and returns its path.
+func writeGenerated(b *testing.B, size int64) string {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "sglang-decode.json")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if _, err := tracegen.Write(w, tracegen.Options{Framework: "sglang", Stage: "decode", TargetBytes: size, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkEngineGenerated measures everything after loading (kernel
+// table, overlap, fusion) on a generated 50 MB trace; MB/s is of the JSON
+// text the trace was loaded from.
+func BenchmarkEngineGenerated(b *testing.B) {
+	path := writeGenerated(b, 50<<20)
+	t, err := trace.Load(context.Background(), path, trace.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	catalog, err := fuse.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(t.Bytes)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		doc := &Document{Stages: []Stage{}, Warnings: []string{}}
+		ks, err := buildStages(context.Background(), doc, []loaded{{target: trace.Target{Path: path, Stage: StageAll, Rank: -1}, t: t}}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		addOpportunities(doc, ks, catalog, fuse.Context{Framework: FrameworkSGLang}, overlap.Options{}, false)
+	}
+}
+
+// BenchmarkAnalyze measures the whole analysis (load, kernel table,
+// overlap, fusion) of a generated 50 MB SGLang-shaped decode trace;
+// MB/s is of JSON text.
+func BenchmarkAnalyze(b *testing.B) {
+	path := writeGenerated(b, 50<<20)
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Analyze(context.Background(), Options{Input: path}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,11 +82,10 @@ func (r *rowAgg) addSite(res resolution, dur int64) {
 
 // stageAgg aggregates the kernels of one stage.
 type stageAgg struct {
-	stage     string
-	rows      map[string]*rowAgg
-	order     []*rowAgg
-	totalNS   int64
-	intervals [][2]int64
+	stage   string
+	rows    map[string]*rowAgg
+	order   []*rowAgg
+	totalNS int64
 	// kernels are the formal kernels one by one, for the overlap analysis.
 	kernels []stageKernel
 }
@@ -120,26 +121,26 @@ func (s *stageAgg) add(name, category string, ts, dur int64) *rowAgg {
 		r.maxNS = dur
 	}
 	s.totalNS += dur
-	s.intervals = append(s.intervals, [2]int64{ts, ts + dur})
 	return r
 }
 
-// busyNS is the length of the union of the kernel intervals.
+// busyNS is the length of the union of the stage's kernel intervals. It
+// sorts s.kernels by start.
 func (s *stageAgg) busyNS() int64 {
-	iv := s.intervals
-	sort.Slice(iv, func(i, j int) bool { return iv[i][0] < iv[j][0] })
+	ks := s.kernels
+	slices.SortFunc(ks, func(a, b stageKernel) int { return cmp.Compare(a.start, b.start) })
 	var busy, curStart, curEnd int64
 	open := false
-	for _, x := range iv {
-		if !open || x[0] > curEnd {
+	for _, k := range ks {
+		if !open || k.start > curEnd {
 			if open {
 				busy += curEnd - curStart
 			}
-			curStart, curEnd, open = x[0], x[1], true
+			curStart, curEnd, open = k.start, k.end, true
 			continue
 		}
-		if x[1] > curEnd {
-			curEnd = x[1]
+		if k.end > curEnd {
+			curEnd = k.end
 		}
 	}
 	if open {

@@ -49,6 +49,16 @@ func (a *analysis) addMappingTrace(l loaded) {
 		a.mapping.stage(st).add(canon, cat, k.TS, k.Dur).addSite(res, k.Dur)
 		a.mapping.global.add(canon, cat, k.TS, k.Dur).addSite(res, k.Dur)
 	}
+	addCaptureLaunches(a.mapping, l, p, &kn, ran)
+	a.remember(p.res)
+}
+
+// addCaptureLaunches adds to km a site for every kernel launch of l that
+// names its kernel (HIP's args.kernel) but never ran: a launch recorded
+// while a CUDA/HIP graph was being captured. ran holds the correlation ids
+// of the kernels that ran.
+func addCaptureLaunches(km *kernelMap, l loaded, p *prepared, kn *kernelNames, ran map[int64]bool) {
+	t := l.t
 	var si *stageIndex
 	if l.target.Stage == StageAll {
 		si = newStageIndex(t)
@@ -64,7 +74,7 @@ func (a *analysis) addMappingTrace(l loaded) {
 		}
 		res := p.res.fromFrames(t.S(ln.Name), AttrGraphCapture)
 		if ext := ln.ExternalID; ext != trace.NoID {
-			if ops := p.res.opsByExt[ext]; len(ops) > 0 {
+			if ops := p.res.opsByExt.get(ext); len(ops) > 0 {
 				res.cpuOp = t.S(t.CPUOps[ops[0]].Name)
 			}
 		}
@@ -75,12 +85,50 @@ func (a *analysis) addMappingTrace(l loaded) {
 			}
 		}
 		canon, cat := kn.get(t, ln.Kernel)
-		a.mapping.stage(st).row(canon, cat).launches++
-		a.mapping.stage(st).row(canon, cat).addSite(res, 0)
-		a.mapping.global.row(canon, cat).launches++
-		a.mapping.global.row(canon, cat).addSite(res, 0)
+		for _, agg := range []*stageAgg{km.stage(st), km.global} {
+			row := agg.row(canon, cat)
+			row.launches++
+			row.addSite(res, 0)
+		}
 	}
-	a.remember(p.res)
+}
+
+// exactLookup is lookup without the relaxed name matching: for kernels of
+// the same trace, names agree exactly.
+func (m *kernelMap) exactLookup(stage, name string) *rowAgg {
+	for _, st := range stageAliases(stage) {
+		if s := m.stages[st]; s != nil && s.rows[name] != nil {
+			return s.rows[name]
+		}
+	}
+	return m.global.rows[name]
+}
+
+// attributeOwnReplays gives a row whose every launch was a graph replay the
+// sites its kernel was launched from while the graph was captured, when
+// the same trace recorded that capture (single-trace mode). Launches are
+// shared out in proportion to the capture launches.
+func (a *analysis) attributeOwnReplays(stage string, st *Stage) {
+	for i := range st.Kernels {
+		row := &st.Kernels[i]
+		if len(row.Sites) != 1 || row.Sites[0].Function != GraphReplaySite {
+			continue
+		}
+		m := a.capture.exactLookup(stage, row.Name)
+		if m == nil || len(m.order) == 0 {
+			continue
+		}
+		sites := buildSites(m, a.locs)
+		left := row.Launches
+		for j := range sites {
+			n := int(float64(row.Launches)*sites[j].SharePct/100 + 0.5)
+			if j == len(sites)-1 || n > left {
+				n = left
+			}
+			sites[j].Launches, left = n, left-n
+		}
+		row.Sites = sites
+	}
 }
 
 // stageAliases lists the mapping stages searched for a formal stage, in

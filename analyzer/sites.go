@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -144,9 +146,9 @@ func pickNearest(n int, span func(i int) (int64, int64), kts int64) int {
 type resolver struct {
 	t          *trace.Trace
 	frames     *frameIndex
-	opsByExt   map[int64][]int32 // CPU ops by External id, sorted by start
-	launchByCo map[int64][]int32 // launches by correlation, sorted by start
-	extByCorr  map[int64]int64   // correlation -> External id
+	opsByExt   keyedIndex      // CPU ops by External id, sorted by start
+	launchByCo keyedIndex      // launches by correlation, sorted by start
+	extByCorr  map[int64]int64 // correlation -> External id
 	buf        []int32
 	// chains caches location and stack by the names of the active frames
 	// (4 bytes per interned name, outermost first).
@@ -159,16 +161,17 @@ type chainSite struct{ location, stack string }
 func newResolver(t *trace.Trace) *resolver {
 	r := &resolver{
 		t: t, frames: newFrameIndex(t),
-		opsByExt: map[int64][]int32{}, launchByCo: map[int64][]int32{}, extByCorr: map[int64]int64{},
-		chains: map[string]chainSite{},
+		extByCorr: make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4),
+		chains:    map[string]chainSite{},
 	}
 	for i := range t.Launches {
 		l := &t.Launches[i]
-		r.launchByCo[l.Correlation] = append(r.launchByCo[l.Correlation], int32(i))
 		if l.ExternalID != trace.NoID {
 			r.extByCorr[l.Correlation] = l.ExternalID
 		}
 	}
+	r.launchByCo = newKeyedIndex(len(t.Launches),
+		func(i int) (int64, int64) { return t.Launches[i].Correlation, t.Launches[i].TS })
 	for i := range t.Kernels {
 		k := &t.Kernels[i]
 		if k.ExternalID != trace.NoID && k.Correlation != trace.NoID {
@@ -177,7 +180,7 @@ func newResolver(t *trace.Trace) *resolver {
 			}
 		}
 	}
-	for i := range t.CPUOps {
+	r.opsByExt = newKeyedIndex(len(t.CPUOps), func(i int) (int64, int64) {
 		o := &t.CPUOps[i]
 		ext := o.ExternalID
 		if ext == trace.NoID && o.Correlation != trace.NoID {
@@ -185,24 +188,56 @@ func newResolver(t *trace.Trace) *resolver {
 				ext = e
 			}
 		}
-		if ext != trace.NoID {
-			r.opsByExt[ext] = append(r.opsByExt[ext], int32(i))
-		}
-	}
-	for _, l := range r.opsByExt {
-		sortByStart(l, func(i int32) int64 { return t.CPUOps[i].TS })
-	}
-	for _, l := range r.launchByCo {
-		sortByStart(l, func(i int32) int64 { return t.Launches[i].TS })
-	}
+		return ext, o.TS
+	})
 	return r
 }
 
-func sortByStart(l []int32, ts func(int32) int64) {
-	if len(l) < 2 {
-		return
+// keyedIndex groups event indices by an id (External id, correlation):
+// the indices sorted by (id, start), with their ids alongside, so a group
+// is found by binary search. 12 bytes per event, no per-group allocation.
+type keyedIndex struct {
+	keys []int64
+	idx  []int32
+}
+
+// newKeyedIndex indexes n events by key(i) (events whose key is NoID are
+// left out), each group sorted by start.
+func newKeyedIndex(n int, key func(i int) (id, ts int64)) keyedIndex {
+	type entry struct {
+		id, ts int64
+		i      int32
 	}
-	sort.SliceStable(l, func(a, b int) bool { return ts(l[a]) < ts(l[b]) })
+	es := make([]entry, 0, n)
+	for i := 0; i < n; i++ {
+		if id, ts := key(i); id != trace.NoID {
+			es = append(es, entry{id, ts, int32(i)})
+		}
+	}
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.ts, b.ts); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	x := keyedIndex{keys: make([]int64, len(es)), idx: make([]int32, len(es))}
+	for j, e := range es {
+		x.keys[j], x.idx[j] = e.id, e.i
+	}
+	return x
+}
+
+// get returns the events with id k, sorted by start.
+func (x keyedIndex) get(k int64) []int32 {
+	lo, _ := slices.BinarySearch(x.keys, k)
+	hi := lo
+	for hi < len(x.keys) && x.keys[hi] == k {
+		hi++
+	}
+	return x.idx[lo:hi]
 }
 
 // externalID is the kernel's own External id, else the one of its
@@ -221,15 +256,23 @@ func (r *resolver) externalID(k *trace.Kernel) int64 {
 
 // launch returns the launch event of a kernel, or nil.
 func (r *resolver) launch(k *trace.Kernel) *trace.Launch {
-	if k.Correlation == trace.NoID {
-		return nil
+	if i := r.launchIndex(k); i >= 0 {
+		return &r.t.Launches[i]
 	}
-	l := r.launchByCo[k.Correlation]
+	return nil
+}
+
+// launchIndex returns the index of a kernel's launch event, or -1.
+func (r *resolver) launchIndex(k *trace.Kernel) int32 {
+	if k.Correlation == trace.NoID {
+		return -1
+	}
+	l := r.launchByCo.get(k.Correlation)
 	i := pickNearest(len(l), func(i int) (int64, int64) { x := &r.t.Launches[l[i]]; return x.TS, x.Dur }, k.TS)
 	if i < 0 {
-		return nil
+		return -1
 	}
-	return &r.t.Launches[l[i]]
+	return l[i]
 }
 
 // isGraphLaunch reports whether a runtime call replays a CUDA/HIP graph.
@@ -255,7 +298,7 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 	}
 	cpuOp := ""
 	if ext != trace.NoID {
-		ops := r.opsByExt[ext]
+		ops := r.opsByExt.get(ext)
 		i := pickNearest(len(ops), func(i int) (int64, int64) { o := &r.t.CPUOps[ops[i]]; return o.TS, o.Dur }, k.TS)
 		if i >= 0 {
 			o := &r.t.CPUOps[ops[i]]

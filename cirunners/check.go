@@ -3,6 +3,7 @@ package cirunners
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -183,8 +184,13 @@ func load(repo string, extra []string, needDocs bool) (*state, error) {
 	if repo == "" {
 		return nil, errors.New("no repository given")
 	}
-	if fi, err := os.Stat(repo); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("repository %s: not a directory", repo)
+	if fi, err := os.Stat(repo); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("repository %s does not exist: pass the repository's root directory to --repo", repo)
+		}
+		return nil, fmt.Errorf("repository %s: %w", repo, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("repository %s is a file, not a directory: pass the repository's root directory to --repo", repo)
 	}
 	st := &state{suites: map[string]*SuiteReport{}}
 	var claims []DocClaim

@@ -268,10 +268,18 @@ func TestCheckErrors(t *testing.T) {
 		{"no docs", wf, nil, "no CI docs found", ErrNoDocs},
 		{"missing doc", wf, []string{"docs/nope.md"}, "read doc docs/nope.md", nil},
 		{"no workflows", doc, []string{"docs/ci.md"}, "no GitHub Actions workflows", ErrNoWorkflows},
+		{"missing repo", "", nil, "does not exist: pass the repository's root directory to --repo", nil},
+		{"repo is a file", "-- f --\n", nil, "is a file, not a directory: pass the repository's root directory to --repo", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			repo := writeArchive(t, tc.archive)
+			switch tc.name {
+			case "missing repo":
+				repo = filepath.Join(repo, "nope")
+			case "repo is a file":
+				repo = filepath.Join(repo, "f")
+			}
 			_, err := Check(CheckOptions{Repo: repo, Docs: tc.docs})
 			if tc.want == "" {
 				if err != nil {

@@ -66,6 +66,20 @@ func loadWorkflows(repo string) (*repoModel, error) {
 			continue
 		}
 		rel := ".github/workflows/" + name
+		if !e.Type().IsRegular() {
+			// A symbolic link is fine when it leads to a file; a named
+			// pipe or device would block the read or never end it.
+			fi, err := os.Stat(filepath.Join(dir, name))
+			if err != nil {
+				return nil, fmt.Errorf("read workflow: %w", err)
+			}
+			if fi.IsDir() {
+				continue
+			}
+			if !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("workflow %s is not a regular file: remove it or replace it with the workflow file", rel)
+			}
+		}
 		src, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return nil, fmt.Errorf("read workflow: %w", err)

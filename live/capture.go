@@ -273,11 +273,11 @@ func (c *capture) traceTimeout(def time.Duration) time.Duration {
 }
 
 // sglang runs the SGLang capture.
-func (c *capture) sglang(ctx context.Context) (*CaptureResult, error) {
+func (c *capture) sglang(ctx context.Context) (_ *CaptureResult, err error) {
 	o := c.opts
 	root := strings.TrimSpace(o.OutputDir)
-	var err error
-	if root == "" {
+	tempRoot := root == ""
+	if tempRoot {
 		if root, err = os.MkdirTemp("", "sglang-torch-profile-*"); err != nil {
 			return nil, fmt.Errorf("make a temporary trace directory: %w", err)
 		}
@@ -289,6 +289,17 @@ func (c *capture) sglang(ctx context.Context) (*CaptureResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create trace directory %s: %w (pass a writable --output-dir)", dir, err)
 	}
+	defer func() {
+		// A failed capture removes what it made, as long as no trace
+		// landed there: os.Remove leaves a non-empty directory alone.
+		if err != nil {
+			_ = os.Remove(filepath.Join(dir, "server_args.json"))
+			_ = os.Remove(dir)
+			if tempRoot {
+				_ = os.Remove(root)
+			}
+		}
+	}()
 	res := &CaptureResult{Framework: FrameworkSGLang}
 
 	info := map[string]any(nil)

@@ -613,3 +613,17 @@ func TestCaptureSGLangOneStageAtTimeout(t *testing.T) {
 		t.Errorf("progress notes:\n%s", log.String())
 	}
 }
+
+// A failed SGLang capture with no --output-dir leaves no empty temporary
+// directory behind; one with traces in it would be kept.
+func TestCaptureSGLangFailureRemovesEmptyTempDir(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	_, err := Capture(context.Background(), CaptureOptions{URL: "http://127.0.0.1:1", Framework: "sglang"})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("left behind in the temporary directory: %v", entries)
+	}
+}

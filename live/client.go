@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -232,7 +233,13 @@ func (s *server) decodeJSON(method, path string, r *response) (any, error) {
 // snippet returns the start of a body on one line, for error messages.
 func snippet(b []byte) string {
 	const max = 80
-	s := strings.Join(strings.Fields(string(b)), " ")
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "\ufffd")), " ")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '?' // no terminal escapes from the server's answer
+		}
+		return r
+	}, s)
 	if len(s) <= max {
 		return s
 	}

@@ -16,6 +16,9 @@ const (
 	DefaultProbeRequests  = 6
 	DefaultProbeMaxTokens = 48
 	DefaultProbeTimeout   = 180 * time.Second
+	// MaxProbeRequests bounds ProbeOptions.Requests: the report keeps one
+	// result per request, so an absurd count would exhaust memory.
+	MaxProbeRequests = 1_000_000
 )
 
 // DefaultProbePrompts returns the prompts Probe cycles through when none is
@@ -122,6 +125,8 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 	switch {
 	case opts.Requests < 0:
 		return nil, newError(ErrBadOptions, nil, "--requests %d is negative: pass 1 or more", opts.Requests)
+	case opts.Requests > MaxProbeRequests:
+		return nil, newError(ErrBadOptions, nil, "--requests %d is more than a probe sends (%d): pass a smaller count", opts.Requests, MaxProbeRequests)
 	case opts.MaxTokens < 0:
 		return nil, newError(ErrBadOptions, nil, "--max-tokens %d is negative: pass 1 or more", opts.MaxTokens)
 	case opts.Concurrency < 0:

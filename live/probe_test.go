@@ -215,6 +215,7 @@ func TestProbeFailures(t *testing.T) {
 			{Framework: "sglang", URL: "http://127.0.0.1:1", Requests: -1},
 			{Framework: "sglang", URL: "http://127.0.0.1:1", Concurrency: -2},
 			{Framework: "sglang", URL: "ftp://x"},
+			{Framework: "sglang", URL: "http://127.0.0.1:1", Requests: 99999999999},
 		} {
 			if _, err := Probe(context.Background(), o); !errors.Is(err, ErrBadOptions) {
 				t.Errorf("%+v: got %v", o, err)

@@ -205,14 +205,21 @@ func bundleCollect(opts BundleOptions) ([]BundleFile, error) {
 		}
 	}
 	for _, f := range opts.Files {
-		if _, err := os.Stat(f.Path); err != nil {
+		if f.Path == "" {
+			return nil, fmt.Errorf("analysis file with label %q names no file: write LABEL=PATH", f.Label)
+		}
+		st, err := os.Stat(f.Path)
+		if err != nil {
 			missing = append(missing, f.Path)
 			continue
+		}
+		if st.IsDir() {
+			return nil, fmt.Errorf("analysis file %s is a directory: pass it with --analysis-root to bundle the analyses under it", f.Path)
 		}
 		out = append(out, f)
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("missing analysis files: %s", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("missing analysis files: %s (check the paths)", strings.Join(missing, ", "))
 	}
 	if len(out) == 0 {
 		where := ""

@@ -127,6 +127,9 @@ func TestBundleErrors(t *testing.T) {
 		{"JSON without schema", BundleOptions{Files: []BundleFile{{Path: noSchema}}}, []string{"without schema_version"}},
 		{"newer schema", BundleOptions{Files: []BundleFile{{Path: newer}}}, []string{"schema_version 99", "upgrade tracetriage"}},
 		{"broken JSON", BundleOptions{Files: []BundleFile{{Path: broken}}}, []string{"does not parse"}},
+		{"missing file advice", BundleOptions{Files: []BundleFile{{Path: "nope/a.txt"}}}, []string{"nope/a.txt", "check the paths"}},
+		{"file is a directory", BundleOptions{Files: []BundleFile{{Path: empty}}}, []string{empty + " is a directory", "--analysis-root"}},
+		{"file without a path", BundleOptions{Files: []BundleFile{{Label: "x"}}}, []string{`label "x" names no file`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -72,9 +72,9 @@ func TestTriageLayout(t *testing.T) {
 	for _, want := range []string{
 		"Triage View\nMode: single-trace\nFramework: SGLang\nInput traces: testdata/sglang-mini-TP-0.trace.json\n\nKernel Table\n##### extend/prefill\n",
 		"| Kernel | Category | GPU time | Share | Launches | Python location (site share) | CPU op |\n| --- | --- | ---: | ---: | ---: | --- | --- |\n",
-		"| nvjet_tst_64x16 | gemm | 0.03 ms | 76.9% | 1 | python/sglang/srt/layers/linear.py:50 forward | aten::mm |\n",
+		"| nvjet_tst_64x16 | gemm | 0.030 ms | 76.9% | 1 | python/sglang/srt/layers/linear.py:50 forward | aten::mm |\n",
 		"\n\n##### decode\n",
-		"| Memcpy HtoD (Pageable -> Device) | memory | 0.00 ms | 4.8% | 1 | unresolved | - |\n",
+		"| Memcpy HtoD (Pageable -> Device) | memory | 0.001 ms | 4.8% | 1 | unresolved | - |\n",
 		"Overlap Opportunity Table\n##### extend/prefill\n| Priority | Verdict | Kernel | Python scope | Formal signal | Dep risk | Recommendation |\n",
 		"| P1 | headroom | void flashinfer::norm::FusedAddRMSNormKernel<8u, __nv_bfloat16> | python/sglang/srt/layers/layernorm.py:177 forward_cuda | 5.0 us, share 14.3%, excl 100.0% / hid 0.0% | low | try fusion |\n",
 		"Fuse Opportunity Table\n##### extend/prefill\n",

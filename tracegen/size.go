@@ -2,6 +2,7 @@ package tracegen
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -21,7 +22,7 @@ func ParseSize(s string) (int64, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*float64(mult) > 1<<50 {
+	if err != nil || math.IsNaN(f) || f < 0 || f*float64(mult) > 1<<50 {
 		return 0, fmt.Errorf("%w: size %q: write a number with an optional unit, such as 100MB or 1GB", ErrOptions, s)
 	}
 	return int64(f * float64(mult)), nil

@@ -216,6 +216,9 @@ func Write(w io.Writer, opts Options) (*Truth, error) {
 	for {
 		g.step()
 		steps++
+		if g.err != nil {
+			break // the writer failed: written stops growing
+		}
 		if opts.TargetBytes > 0 {
 			if g.written >= opts.TargetBytes {
 				break

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
 )
@@ -105,5 +107,36 @@ func TestParseSize(t *testing.T) {
 		if _, err := ParseSize(bad); err == nil {
 			t.Errorf("ParseSize(%q) succeeded", bad)
 		}
+	}
+}
+
+// failAfter accepts n bytes, then fails every write, like a full disk.
+type failAfter struct{ n int }
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		k := f.n
+		f.n = 0
+		return k, errors.New("no space left on device")
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// A write error with a target size ends the run with that error instead
+// of generating steps forever.
+func TestWriteErrorStopsSizedRun(t *testing.T) {
+	done := make(chan error, 1)
+	go func() {
+		_, err := Write(&failAfter{n: 3 << 20}, Options{Framework: "sglang", TargetBytes: 1 << 40})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "no space left") {
+			t.Errorf("err = %v; want the writer's error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Write kept going after its writer failed")
 	}
 }

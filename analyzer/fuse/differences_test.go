@@ -262,3 +262,30 @@ func TestDiff8OpportunitiesFirst(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// D9: a compacted keyword matches inside one field, never across the
+// boundary of two (the vLLM B200 gpt-oss trace: "embedding" + "aten::gather"
+// compacted to "…embeddingatengather…", which holds "gate", and fired the
+// DeepSeek-V3 router GEMM pattern on a model without that router).
+func TestDiff9CompactedKeywordsStayInOneField(t *testing.T) {
+	c := mustDefault(t)
+	ks := []Kernel{
+		k("void at::native::vectorized_gather_kernel<16, long>", "other", 0.4, "vllm/model_executor/layers/vocab_parallel_embedding.py:71 embedding", "aten::gather"),
+		k("nvjet_tst_64x64_64x16_2x1_2cta_v_bz_bias_TNT", "gemm", 2.5, "vllm/model_executor/layers/utils.py:99 default_unquantized_gemm", "aten::addmm"),
+	}
+	for _, o := range c.Match(ks, Context{Framework: "vllm", StageTotalUS: 100}) {
+		if o.Pattern == "vLLM-origin DSV3 router GEMM" {
+			t.Fatalf("the router pattern matched through a keyword straddling two fields: %+v", o)
+		}
+	}
+	// A keyword inside one field still matches when compacted: "router
+	// logits" finds "RouterLogits" in a kernel name.
+	ks[0] = k("void moe::dev::routerLogitsGemmKernel<__nv_bfloat16>", "gemm", 3, "vllm/model_executor/layers/fused_moe/router/gate_linear.py:40 forward", "aten::mm")
+	found := false
+	for _, o := range c.Match(ks, Context{Framework: "vllm", StageTotalUS: 100}) {
+		found = found || o.Pattern == "vLLM-origin DSV3 router GEMM"
+	}
+	if !found {
+		t.Error("a router GEMM launched from the router's gate_linear.py no longer matches")
+	}
+}

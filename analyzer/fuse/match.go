@@ -114,27 +114,35 @@ func prepare(kernels []Kernel) []row {
 	rows := make([]row, len(kernels))
 	for i := range kernels {
 		k := &kernels[i]
-		var b strings.Builder
-		b.WriteString(k.Name)
+		fields := []string{k.Name}
 		for _, s := range k.Sites {
 			if isGraphLaunch(s.CPUOp) {
 				continue
 			}
-			b.WriteString(" ")
-			b.WriteString(s.Location)
-			b.WriteString(" ")
-			b.WriteString(s.CPUOp)
+			fields = append(fields, s.Location, s.CPUOp)
 		}
-		t := b.String()
-		rows[i] = row{k: k, category: strings.ToLower(k.Category), text: t, lower: strings.ToLower(t), compact: compact(t)}
+		t := strings.Join(fields, " ")
+		rows[i] = row{k: k, category: strings.ToLower(k.Category), text: t, lower: strings.ToLower(t), compact: compactFields(fields)}
 		for _, s := range k.Sites {
 			if len(s.Stack) > 0 && !isGraphLaunch(s.CPUOp) {
-				st := strings.Join(s.Stack, "\n")
-				rows[i].stacks = append(rows[i].stacks, stackText{lower: strings.ToLower(st), compact: compact(st)})
+				rows[i].stacks = append(rows[i].stacks, stackText{lower: strings.ToLower(strings.Join(s.Stack, "\n")), compact: compactFields(s.Stack)})
 			}
 		}
 	}
 	return rows
+}
+
+// compactFields compacts each field on its own and joins them with a byte
+// no compacted keyword holds, so that a compacted keyword matches inside one
+// field only: the reference compacted the whole "name location op" text,
+// where "…embedding aten::gather" became "…embeddingatengather" and matched
+// the keyword "gate".
+func compactFields(fields []string) string {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = compact(f)
+	}
+	return strings.Join(parts, "|")
 }
 
 func (r *row) has(k keyword) bool {

@@ -7,10 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/trace"
 	"github.com/tracetriage/tracetriage/render"
 )
 
@@ -168,7 +171,7 @@ func newProgress(w io.Writer, paths ...string) *progress {
 	}
 	large := false
 	for _, p := range paths {
-		if st, err := os.Stat(p); err == nil && !st.IsDir() && st.Size() >= progressThreshold {
+		if p != "" && traceBytes(p) >= progressThreshold {
 			large = true
 		}
 	}
@@ -176,6 +179,28 @@ func newProgress(w io.Writer, paths ...string) *progress {
 		return nil
 	}
 	return &progress{w: w, terminal: terminal, lastDecile: -1}
+}
+
+// traceBytes is the size of a trace file, or of the trace files under a
+// profile directory.
+func traceBytes(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	if !st.IsDir() {
+		return st.Size()
+	}
+	var n int64
+	filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && trace.NameLooksLikeTrace(d.Name()) {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 func (p *progress) report(done, total int64) {

@@ -29,7 +29,7 @@ func TestAnalyzeText(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	for _, want := range []string{"Triage View\nMode: single-trace\nFramework: SGLang\n", "##### extend/prefill",
-		"| nvjet_tst_64x16 | gemm | 0.03 ms | 76.9% | 1 | python/sglang/srt/layers/linear.py:50 forward | aten::mm |"} {
+		"| nvjet_tst_64x16 | gemm | 0.030 ms | 76.9% | 1 | python/sglang/srt/layers/linear.py:50 forward | aten::mm |"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -166,8 +166,11 @@ func TestProgressReporter(t *testing.T) {
 	if got := buf.String(); !strings.Contains(got, "loading trace: 50 of 100 MB (50%)") || strings.Count(got, "\n") != 3 {
 		t.Errorf("progress lines %q", got)
 	}
-	if newProgress(&buf, fixture) != nil {
+	if newProgress(&buf, fixture) != nil || newProgress(&buf, filepath.Dir(fixture)) != nil {
 		t.Error("progress for a small file on a non-terminal")
+	}
+	if n := traceBytes(filepath.Dir(fixture)); n < 3000 {
+		t.Errorf("traceBytes(testdata) = %d", n)
 	}
 }
 

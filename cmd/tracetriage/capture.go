@@ -151,6 +151,8 @@ func (c *captureFlags) options(role, url string) (live.CaptureOptions, error) {
 		return o, usagef("--request-timeout must be positive")
 	case c.traceTimeout < 0:
 		return o, usagef("--trace-timeout must be positive")
+	case c.probeDelay < 0:
+		return o, usagef("--probe-delay %s: pass 0 or a positive duration", time.Duration(c.probeDelay))
 	case c.isSet("start-step") && c.startStep < 0:
 		return o, usagef("--start-step %d: pass 0 or more", c.startStep)
 	}

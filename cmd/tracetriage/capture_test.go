@@ -163,6 +163,7 @@ func TestCaptureFlagsErrors(t *testing.T) {
 		{[]string{"--profile-by-stage", "maybe"}, true, `--profile-by-stage "maybe"`},
 		{[]string{"--profile-by-stage", "on", "--no-profile-by-stage"}, true, "contradict"},
 		{[]string{"--num-steps", "0"}, true, "--num-steps 0"},
+		{[]string{"--probe-delay", "-5"}, true, "--probe-delay"},
 		{[]string{"--framework", "tgi"}, true, `--framework "tgi"`},
 		{[]string{"--framework", "vllm"}, false, "torch_profiler_dir"},
 	}

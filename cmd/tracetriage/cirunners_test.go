@@ -72,7 +72,7 @@ func TestCIRunnersCLI(t *testing.T) {
 		{"bad flag", []string{"check", "--bogus"}, 2, "", "flag provided but not defined", false},
 		{"check positional", []string{"check", "--repo", clean, "extra"}, 2, "", "check takes no arguments", false},
 		{"query no term", []string{"query", "--repo", clean}, 2, "", "query takes one SUITE or LABEL", false},
-		{"missing repo dir", []string{"check", "--repo", filepath.Join(clean, "nope")}, 1, "", "not a directory", false},
+		{"missing repo dir", []string{"check", "--repo", filepath.Join(clean, "nope")}, 1, "", "does not exist", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
@@ -19,7 +20,7 @@ import (
 //	tracetriage gen --framework sglang|vllm|trtllm [--stage decode|extend]
 //	    [--size 100MB | --steps N] [--layers N] [--seed N]
 //	    --output FILE[.gz] [--truth FILE]
-func runGen(_ context.Context, args []string, io stdio) error {
+func runGen(ctx context.Context, args []string, io stdio) error {
 	fs := newFlagSet("gen", io)
 	framework := fs.String("framework", "sglang", "engine whose trace shape to write: sglang, vllm or trtllm")
 	stage := fs.String("stage", "decode", "serving stage: decode or extend")
@@ -30,13 +31,20 @@ func runGen(_ context.Context, args []string, io stdio) error {
 	output := fs.String("output", "", "file to write; a name ending in .gz is gzipped (required)")
 	truthPath := fs.String("truth", "", "also write the ground truth (kernel totals and launch sites) as JSON here")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return liveHelp(fs, io, err, "tracetriage gen [--framework sglang|vllm|trtllm] [--stage decode|extend] [--size 100MB | --steps N] [--layers N] [--seed N] --output FILE[.gz] [--truth FILE]")
 	}
-	if fs.NArg() > 0 {
+	switch {
+	case fs.NArg() > 0:
 		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	if *output == "" {
+	case *output == "":
 		return usagef("--output is required (a .json or .json.gz file name)")
+	case *steps < 1:
+		return usagef("--steps %d: pass 1 or more", *steps)
+	case *layers < 1:
+		return usagef("--layers %d: pass 1 or more", *layers)
+	}
+	if st, err := os.Stat(*output); err == nil && st.IsDir() {
+		return usagef("--output %s is a directory: name a file in it, such as %s", *output, filepath.Join(*output, "trace.json.gz"))
 	}
 	opts := tracegen.Options{Framework: *framework, Stage: *stage, Steps: *steps, Layers: *layers, Seed: *seed}
 	if *size != "" {
@@ -46,7 +54,7 @@ func runGen(_ context.Context, args []string, io stdio) error {
 		}
 		opts.TargetBytes = n
 	}
-	truth, err := writeTrace(*output, opts)
+	truth, err := writeTrace(ctx, *output, opts)
 	if errors.Is(err, tracegen.ErrOptions) {
 		return usagef("%v", err)
 	}
@@ -55,8 +63,8 @@ func runGen(_ context.Context, args []string, io stdio) error {
 	}
 	if *truthPath != "" {
 		data, _ := json.MarshalIndent(truth, "", "  ")
-		if err := os.WriteFile(*truthPath, append(data, '\n'), 0o644); err != nil {
-			return fmt.Errorf("write truth: %w", err)
+		if err := liveWriteFile(*truthPath, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("--truth: %w", err)
 		}
 	}
 	fmt.Fprintf(io.err, "wrote %s: %d events, %d steps, %.1f MB of JSON\n", *output, truth.Events, truth.Steps, float64(truth.Bytes)/1e6)
@@ -64,8 +72,12 @@ func runGen(_ context.Context, args []string, io stdio) error {
 }
 
 // writeTrace writes to a temporary file beside path and renames it into
-// place, so an interrupted run never leaves a truncated trace behind.
-func writeTrace(path string, opts tracegen.Options) (*tracegen.Truth, error) {
+// place, so an interrupted run never leaves a truncated trace behind. It
+// stops at the first write after ctx is cancelled (Ctrl-C).
+func writeTrace(ctx context.Context, path string, opts tracegen.Options) (*tracegen.Truth, error) {
+	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create the directory of %s: %w", path, err)
+	}
 	tmp, err := os.CreateTemp(dirOf(path), ".tracegen-*")
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
@@ -77,12 +89,16 @@ func writeTrace(path string, opts tracegen.Options) (*tracegen.Truth, error) {
 		gz, _ = gzip.NewWriterLevel(tmp, gzip.BestSpeed)
 		w = gz
 	}
+	w = ctxWriter{ctx, w}
 	truth, err := tracegen.Write(w, opts)
 	if err == nil && gz != nil {
 		err = gz.Close()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("interrupted: %s not written", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
@@ -101,4 +117,18 @@ func dirOf(path string) string {
 		return path[:i+1]
 	}
 	return "."
+}
+
+// ctxWriter fails every write once its context is done, so a long
+// generation stops on Ctrl-C instead of running to the end.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,6 +47,8 @@ func runProbe(ctx context.Context, args []string, io stdio) error {
 		return usagef("--url is required: the server's base URL, e.g. http://127.0.0.1:30000")
 	case *requests < 1:
 		return usagef("--requests %d: pass 1 or more", *requests)
+	case *requests > live.MaxProbeRequests:
+		return usagef("--requests %d: pass at most %d", *requests, live.MaxProbeRequests)
 	case *maxTokens < 1:
 		return usagef("--max-tokens %d: pass 1 or more", *maxTokens)
 	case *concurrency < 1:
@@ -92,14 +96,59 @@ func runProbe(ctx context.Context, args []string, io stdio) error {
 	return nil
 }
 
-// liveWriteFile writes a file, creating its parent directories.
+// liveWriteFile writes a file, creating its parent directories. A regular
+// file is written to a temporary file beside it and renamed into place, so
+// a failed write never leaves a truncated file (with trtllm-override
+// --output may be --source itself); an existing file keeps its mode, and a
+// symbolic link is followed. Other files (a terminal, /dev/null) are
+// written directly.
 func liveWriteFile(path string, data []byte, perm os.FileMode) error {
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("create the directory of %s: %w", path, err)
+	target := path
+	if st, err := os.Stat(path); err == nil {
+		switch {
+		case st.IsDir():
+			return fmt.Errorf("write %s: it is a directory: name a file", path)
+		case !st.Mode().IsRegular():
+			if err := os.WriteFile(path, data, perm); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			return nil
+		}
+		perm = st.Mode().Perm()
+		if resolved, err := filepath.EvalSymlinks(path); err == nil {
+			target = resolved
 		}
 	}
-	if err := os.WriteFile(path, data, perm); err != nil {
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create the directory of %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(target)+".tmp-*")
+	if errors.Is(err, fs.ErrPermission) {
+		// A writable file in a read-only directory (a package installed
+		// by another user) can still be rewritten in place.
+		if _, serr := os.Stat(target); serr == nil {
+			if err := os.WriteFile(target, data, perm); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), perm)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), target)
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
@@ -132,7 +181,10 @@ type liveDuration time.Duration
 func (d *liveDuration) String() string { return time.Duration(*d).String() }
 
 func (d *liveDuration) Set(v string) error {
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(secs) {
+		if math.Abs(secs) > float64(math.MaxInt64/int64(time.Second)) {
+			return fmt.Errorf("%q is too long: pass at most a few days", v)
+		}
 		*d = liveDuration(secs * float64(time.Second))
 		return nil
 	}

@@ -86,6 +86,9 @@ func TestProbeCommandUsage(t *testing.T) {
 		{[]string{"probe", "--framework", "vllm", "--url", "http://x", "--concurrency", "0"}, "--concurrency 0"},
 		{[]string{"probe", "--framework", "vllm", "--url", "http://x", "--timeout", "soon"}, "neither a duration"},
 		{[]string{"probe", "--framework", "vllm", "--url", "http://x", "extra"}, `unexpected argument "extra"`},
+		{[]string{"probe", "--framework", "sglang", "--url", "http://127.0.0.1:1", "--requests", "99999999999"}, "--requests 99999999999"},
+		{[]string{"probe", "--framework", "vllm", "--url", "http://x", "--timeout", "1e300"}, `"1e300" is too long`},
+		{[]string{"probe", "--framework", "vllm", "--url", "http://x", "--timeout", "NaN"}, `"NaN" is neither`},
 	}
 	for _, tc := range tests {
 		code, _, stderr := liveRunCLI(t, tc.args...)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/tracetriage/tracetriage/live"
@@ -27,9 +28,9 @@ func runTRTLLMOverride(_ context.Context, args []string, io stdio) error {
 	case *output == "":
 		return usagef("--output is required: where to write the patched py_executor.py")
 	}
-	src, err := os.ReadFile(*source)
+	src, err := readSource(*source)
 	if err != nil {
-		return fmt.Errorf("read --source %s: %w", *source, err)
+		return err
 	}
 	patched, err := live.PatchTRTLLMExecutor(src)
 	if err != nil {
@@ -47,4 +48,29 @@ func runTRTLLMOverride(_ context.Context, args []string, io stdio) error {
 	}
 	fmt.Fprintln(io.out, *output)
 	return nil
+}
+
+// maxSourceBytes bounds --source: py_executor.py is a few hundred KB, and
+// reading an arbitrary path (/dev/zero, a model file) must not exhaust
+// memory.
+const maxSourceBytes = 64 << 20
+
+// readSource reads --source, refusing directories and oversized files.
+func readSource(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read --source %s: %w", path, err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("--source %s is a directory: pass the py_executor.py file in tensorrt_llm/_torch/pyexecutor/", path)
+	}
+	src, err := io.ReadAll(io.LimitReader(f, maxSourceBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read --source %s: %w", path, err)
+	}
+	if len(src) > maxSourceBytes {
+		return nil, fmt.Errorf("--source %s is larger than %d MiB: it is not a py_executor.py; pass TensorRT-LLM's tensorrt_llm/_torch/pyexecutor/py_executor.py", path, maxSourceBytes>>20)
+	}
+	return src, nil
 }
