@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"strconv"
 )
@@ -33,26 +34,45 @@ func (r *RawEvent) Reset() { *r = RawEvent{} }
 // parallel parsers use one Builder per chunk and Merge them.
 type Builder struct {
 	t *Trace
-	// The pid and tid of the last event, interned: most events repeat
-	// them, and comparing bytes is cheaper than a map lookup.
-	lastPID, lastTID   []byte
-	lastPIDs, lastTIDs Str
-	cached             bool
+	// names caches the handles of recent event names, categories, pids
+	// and tids, indexed by a cheap hash of a few of their bytes: most
+	// events repeat a few hundred names, and comparing one cached string
+	// is cheaper than hashing the whole name for the table's map. namesOf
+	// is the table the cache belongs to.
+	names   [512]internEntry
+	namesOf *Strings
 }
 
-// thread interns an event's pid and tid through one-entry caches (the
-// interned ids are the same as Intern's).
+type internEntry struct {
+	s  string
+	id Str
+}
+
+// intern is b.t.Strings.Intern through the names cache (same handles).
+func (b *Builder) intern(v []byte) Str {
+	n := len(v)
+	if n == 0 {
+		return 0
+	}
+	s := b.t.Strings
+	if b.namesOf != s {
+		b.names, b.namesOf = [512]internEntry{}, s
+	}
+	h := (uint32(n) ^ uint32(v[n-1])<<8 ^ uint32(v[n/2])<<16 ^ uint32(v[n/3])<<24) * 2654435761 >> 23
+	e := &b.names[h]
+	if e.s == string(v) {
+		return e.id
+	}
+	id := s.Intern(v)
+	e.s, e.id = s.Get(id), id
+	return id
+}
+
+// thread interns an event's pid and tid through the names cache: events
+// alternate between a few threads (CPU and GPU streams), which a one-entry
+// cache kept missing.
 func (b *Builder) thread(pid, tid []byte) (Str, Str) {
-	if !b.cached || string(pid) != string(b.lastPID) {
-		b.lastPIDs = b.t.Strings.Intern(pid)
-		b.lastPID = append(b.lastPID[:0], pid...)
-	}
-	if !b.cached || string(tid) != string(b.lastTID) {
-		b.lastTIDs = b.t.Strings.Intern(tid)
-		b.lastTID = append(b.lastTID[:0], tid...)
-	}
-	b.cached = true
-	return b.lastPIDs, b.lastTIDs
+	return b.intern(pid), b.intern(tid)
 }
 
 // NewBuilder returns a Builder for a trace read from path.
@@ -159,14 +179,13 @@ func (b *Builder) Add(r *RawEvent) {
 	if k == kindKernel && (dur <= 0 || isMetaName(r.Name)) {
 		return
 	}
-	s := t.Strings
 	switch k {
 	case kindKernel:
 		stream := ParseID(r.Stream)
 		if stream == NoID {
 			stream = ParseID(r.CudaStream)
 		}
-		name, cat := s.Intern(r.Name), s.Intern(r.Cat)
+		name, cat := b.intern(r.Name), b.intern(r.Cat)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Kernels = append(t.Kernels, Kernel{
 			TS: ts, Dur: dur, Name: name, Cat: cat,
@@ -179,28 +198,28 @@ func (b *Builder) Add(r *RawEvent) {
 		if corr == NoID {
 			return
 		}
-		name := s.Intern(r.Name)
+		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Launches = append(t.Launches, Launch{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
-			Kernel: s.Intern(r.Kernel), ExternalID: ParseID(r.ExternalID), Correlation: corr,
+			Kernel: b.intern(r.Kernel), ExternalID: ParseID(r.ExternalID), Correlation: corr,
 		})
 	case kindCPUOp:
-		name := s.Intern(r.Name)
+		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.CPUOps = append(t.CPUOps, CPUOp{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			ExternalID: ParseID(r.ExternalID), Correlation: ParseID(r.Correlation),
 		})
 	case kindFrame:
-		name := s.Intern(r.Name)
+		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Frames = append(t.Frames, Frame{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			PythonID: ParseID(r.PythonID), ParentID: ParseID(r.PythonParent),
 		})
 	case kindAnnotation, kindGPUAnnotation:
-		name := s.Intern(r.Name)
+		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Annotations = append(t.Annotations, Annotation{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
@@ -236,6 +255,47 @@ func isMetaName(name []byte) bool {
 // parsed as floats. It reports false for absent, non-numeric ("inf", "N/A")
 // or out-of-range values.
 func ParseMicros(b []byte) (int64, bool) {
+	// The common form, "D.DDD" (Kineto writes three decimals), eight
+	// integer digits at a time.
+	if n := len(b) - 4; n >= 1 && n <= 16 && b[n] == '.' {
+		f0, f1, f2 := b[n+1]-'0', b[n+2]-'0', b[n+3]-'0'
+		if ip, ok := decimalDigits(b[:n]); ok && ip <= 9e15 && f0 <= 9 && f1 <= 9 && f2 <= 9 {
+			return int64(ip)*1000 + int64(f0)*100 + int64(f1)*10 + int64(f2), true
+		}
+	}
+	return parseMicrosSlow(b)
+}
+
+// decimalDigits returns the value of s when it is at most 16 ASCII digits
+// (and not empty), converting eight digits at a time.
+func decimalDigits(s []byte) (uint64, bool) {
+	var v uint64
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := binary.LittleEndian.Uint64(s[i:])
+		// All eight bytes are digits when each high nibble is 3 and
+		// adding 6 keeps it 3 (see skipDigits).
+		if w&(swarLo*0xF0) != swarLo*'0' || (w+swarLo*6)&(swarLo*0xF0) != swarLo*'0' {
+			return 0, false
+		}
+		w -= swarLo * '0'
+		w = w*10 + w>>8 // pairs of digits in every other byte
+		w = ((w&0x000000FF000000FF)*(100+1000000<<32) + (w>>16&0x000000FF000000FF)*(1+10000<<32)) >> 32
+		v = v*100000000 + w
+	}
+	for ; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		v = v*10 + uint64(c)
+	}
+	return v, len(s) > 0
+}
+
+// parseMicrosSlow is ParseMicros for every form: any number of decimals
+// (rounded half up on the fourth), signs, exponents.
+func parseMicrosSlow(b []byte) (int64, bool) {
 	if len(b) == 0 {
 		return 0, false
 	}

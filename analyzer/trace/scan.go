@@ -336,6 +336,96 @@ type eventScanner struct {
 	generic int    // events handed to the general extractor (for tests)
 }
 
+// Event-level keys as Kineto writes them, `"key":`, as little-endian
+// words, with the masks of their lengths.
+const (
+	mask5 = 1<<40 - 1
+	mask6 = 1<<48 - 1
+	mask7 = 1<<56 - 1
+	kwPh  = '"' | 'p'<<8 | 'h'<<16 | '"'<<24 | ':'<<32
+	kwTS  = '"' | 't'<<8 | 's'<<16 | '"'<<24 | ':'<<32
+	kwCat = '"' | 'c'<<8 | 'a'<<16 | 't'<<24 | '"'<<32 | ':'<<40
+	kwPID = '"' | 'p'<<8 | 'i'<<16 | 'd'<<24 | '"'<<32 | ':'<<40
+	kwTID = '"' | 't'<<8 | 'i'<<16 | 'd'<<24 | '"'<<32 | ':'<<40
+	kwDur = '"' | 'd'<<8 | 'u'<<16 | 'r'<<24 | '"'<<32 | ':'<<40
+	kwNam = '"' | 'n'<<8 | 'a'<<16 | 'm'<<24 | 'e'<<32 | '"'<<40 | ':'<<48
+	kwArg = '"' | 'a'<<8 | 'r'<<16 | 'g'<<24 | 's'<<32 | '"'<<40 | ':'<<48
+)
+
+// knownKey recognises the event-level keys the analysis reads, written
+// without escapes and followed directly by ':', with one eight-byte load
+// instead of a string scan. It returns the key's RawEvent slot and bit (a
+// nil slot for "args") and the length of `"key":`, or n == 0 when the key
+// is another one (or written otherwise), for the general key scan.
+func (s *eventScanner) knownKey(b []byte, i int) (dst *[]byte, bit uint32, n int) {
+	if i+8 > len(b) {
+		return nil, 0, 0
+	}
+	w := binary.LittleEndian.Uint64(b[i:])
+	ev := &s.ev
+	switch {
+	case w&mask5 == kwPh:
+		return &ev.Ph, fPh, 5
+	case w&mask6 == kwCat:
+		return &ev.Cat, fCat, 6
+	case w&mask7 == kwNam:
+		return &ev.Name, fName, 7
+	case w&mask6 == kwPID:
+		return &ev.PID, fPID, 6
+	case w&mask6 == kwTID:
+		return &ev.TID, fTID, 6
+	case w&mask5 == kwTS:
+		return &ev.TS, fTS, 5
+	case w&mask6 == kwDur:
+		return &ev.Dur, fDur, 6
+	case w&mask7 == kwArg:
+		return nil, fArgs, 7
+	}
+	return nil, 0, 0
+}
+
+// The first eight bytes of the args keys the analysis reads most often,
+// as little-endian words.
+const (
+	awExternal = '"' | 'E'<<8 | 'x'<<16 | 't'<<24 | 'e'<<32 | 'r'<<40 | 'n'<<48 | 'a'<<56
+	awCorrela  = '"' | 'c'<<8 | 'o'<<16 | 'r'<<24 | 'r'<<32 | 'e'<<40 | 'l'<<48 | 'a'<<56
+	awStream   = '"' | 's'<<8 | 't'<<16 | 'r'<<24 | 'e'<<32 | 'a'<<40 | 'm'<<48 | '"'<<56
+	awPython   = '"' | 'P'<<8 | 'y'<<16 | 't'<<24 | 'h'<<32 | 'o'<<40 | 'n'<<48 | ' '<<56
+)
+
+// knownArg is knownKey for the args keys "External id", "correlation",
+// "stream", "Python id" and "Python parent id": it returns the slot, the
+// bit and the length of `"key":`, or n == 0 for any other key or spelling.
+func (s *eventScanner) knownArg(b []byte, i int) (dst *[]byte, bit uint32, n int) {
+	if i+8 > len(b) {
+		return nil, 0, 0
+	}
+	rest := b[i+8:]
+	ev := &s.ev
+	switch binary.LittleEndian.Uint64(b[i:]) {
+	case awExternal:
+		if len(rest) >= 6 && string(rest[:6]) == `l id":` {
+			return &ev.ExternalID, fExternalID, 14
+		}
+	case awCorrela:
+		if len(rest) >= 6 && string(rest[:6]) == `tion":` {
+			return &ev.Correlation, fCorrelation, 14
+		}
+	case awStream:
+		if len(rest) >= 1 && rest[0] == ':' {
+			return &ev.Stream, fStream, 9
+		}
+	case awPython:
+		if len(rest) >= 4 && string(rest[:4]) == `id":` {
+			return &ev.PythonID, fPythonID, 12
+		}
+		if len(rest) >= 11 && string(rest[:11]) == `parent id":` {
+			return &ev.PythonParent, fPythonParent, 19
+		}
+	}
+	return nil, 0, 0
+}
+
 // field returns the RawEvent slot and bit of an event-level key.
 func (s *eventScanner) field(key []byte) (*[]byte, uint32) {
 	ev := &s.ev
@@ -448,22 +538,34 @@ func (s *eventScanner) event(b []byte, i int) (end int, generic, ok bool) {
 		if i >= len(b) || b[i] != '"' {
 			return i, generic, false
 		}
-		ks := i + 1
-		ke, kesc, ok := scanString(b, i)
-		if !ok {
-			return ke, generic, false
+		dst, bit, n := s.knownKey(b, i)
+		var kesc, isArgs, ok bool
+		if n > 0 {
+			i = skipWS(b, i+n)
+			isArgs = dst == nil
+		} else {
+			ks := i + 1
+			var ke int
+			ke, kesc, ok = scanString(b, i)
+			if !ok {
+				return ke, generic, false
+			}
+			i = skipWS(b, ke)
+			if i >= len(b) || b[i] != ':' {
+				return i, generic, false
+			}
+			i = skipWS(b, i+1)
+			key := b[ks : ke-1]
+			if !kesc {
+				isArgs = string(key) == "args"
+				dst, bit = s.field(key)
+			}
 		}
-		i = skipWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return i, generic, false
-		}
-		i = skipWS(b, i+1)
-		key := b[ks : ke-1]
 		switch {
 		case kesc:
 			generic = true
 			i, ok = skipValue(b, i, 1)
-		case string(key) == "args":
+		case isArgs:
 			if seen&fArgs != 0 {
 				generic = true
 			}
@@ -478,7 +580,6 @@ func (s *eventScanner) event(b []byte, i int) (end int, generic, ok bool) {
 				i, ok = skipValue(b, i, 1)
 			}
 		default:
-			dst, bit := s.field(key)
 			switch {
 			case dst == nil:
 				i, ok = skipValue(b, i, 1)
@@ -520,22 +621,26 @@ func (s *eventScanner) args(b []byte, i int, seen *uint32) (end int, generic, ok
 		if i >= len(b) || b[i] != '"' {
 			return i, generic, false
 		}
-		ks := i + 1
-		ke, kesc, ok := scanString(b, i)
-		if !ok {
-			return ke, generic, false
-		}
-		i = skipWS(b, ke)
-		if i >= len(b) || b[i] != ':' {
-			return i, generic, false
-		}
-		i = skipWS(b, i+1)
-		var dst *[]byte
-		var bit uint32
-		if kesc {
-			generic = true
+		var ok bool
+		dst, bit, n := s.knownArg(b, i)
+		if n > 0 {
+			i = skipWS(b, i+n)
 		} else {
-			dst, bit = s.argField(b[ks : ke-1])
+			ks := i + 1
+			ke, kesc, ok := scanString(b, i)
+			if !ok {
+				return ke, generic, false
+			}
+			i = skipWS(b, ke)
+			if i >= len(b) || b[i] != ':' {
+				return i, generic, false
+			}
+			i = skipWS(b, i+1)
+			if kesc {
+				generic = true
+			} else {
+				dst, bit = s.argField(b[ks : ke-1])
+			}
 		}
 		switch {
 		case dst == nil:

@@ -1,6 +1,9 @@
 package trace
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 // TestSkipDigits compares the eight-bytes-at-a-time digit skip with a plain
 // loop for every byte value at every position of a run of digits.
@@ -24,6 +27,29 @@ func TestSkipDigits(t *testing.T) {
 					t.Fatalf("skipDigits(%q, %d) = %d, want %d", b, start, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestParseMicrosFastForm checks the eight-digits-at-a-time conversion of
+// "D.DDD" against the digit-by-digit one, on lengths 1–17 of the integer
+// part, random digits, and non-digit bytes in every position.
+func TestParseMicrosFastForm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		n := 1 + rng.IntN(17)
+		b := make([]byte, 0, n+4)
+		for range n {
+			b = append(b, byte('0'+rng.IntN(10)))
+		}
+		b = append(b, '.', byte('0'+rng.IntN(10)), byte('0'+rng.IntN(10)), byte('0'+rng.IntN(10)))
+		if rng.IntN(4) == 0 {
+			b[rng.IntN(len(b))] = byte(rng.IntN(256))
+		}
+		got, gok := ParseMicros(b)
+		want, wok := parseMicrosSlow(b)
+		if got != want || gok != wok {
+			t.Fatalf("ParseMicros(%q) = %d, %v; want %d, %v", b, got, gok, want, wok)
 		}
 	}
 }
