@@ -136,10 +136,6 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	}
 	doc.Framework = fw
 
-	kernels, err := buildStages(ctx, doc, formal, mapping)
-	if err != nil {
-		return nil, err
-	}
 	tp := 1
 	if args != nil && args.TPSize > 0 {
 		tp = args.TPSize
@@ -147,6 +143,13 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 		for _, l := range formal {
 			tp = max(tp, l.t.Meta.WorldSize)
 		}
+	}
+	// The traces are not used past buildStages, so the collector can
+	// reclaim them before the overlap analysis allocates.
+	kernels, err := buildStages(ctx, doc, formal, mapping)
+	formal, mapping = nil, nil
+	if err != nil {
+		return nil, err
 	}
 	addOpportunities(doc, kernels, catalog, fuse.Context{Framework: doc.Framework, Model: doc.Model, TPSize: tp},
 		overlap.Options{Limit: opts.OverlapTableLimit}, opts.Timeline)

@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"cmp"
+	"github.com/tracetriage/tracetriage/analyzer/overlap"
 	"slices"
 	"sort"
 	"strconv"
@@ -86,16 +87,19 @@ type stageAgg struct {
 	rows    map[string]*rowAgg
 	order   []*rowAgg
 	totalNS int64
-	// kernels are the formal kernels one by one, for the overlap analysis.
-	kernels []stageKernel
+	// kernels are the formal kernels one by one, for the overlap analysis
+	// (Scope and LaunchOp "" when unknown).
+	kernels []overlap.Kernel
+	// streams caches the stream labels of addInterval.
+	streams []streamLabel
 }
 
-// stageKernel is one kernel execution of a stage.
-type stageKernel struct {
-	name          string
-	stream        string
-	start, end    int64
-	scope, launch string // "" when unknown
+// streamLabel is the overlap stream label of a stream id (byTID false) or
+// of a thread's interned name (byTID true).
+type streamLabel struct {
+	id    int64
+	byTID bool
+	label string
 }
 
 func newStageAgg(stage string) *stageAgg {
@@ -128,19 +132,19 @@ func (s *stageAgg) add(name, category string, ts, dur int64) *rowAgg {
 // sorts s.kernels by start.
 func (s *stageAgg) busyNS() int64 {
 	ks := s.kernels
-	slices.SortFunc(ks, func(a, b stageKernel) int { return cmp.Compare(a.start, b.start) })
+	slices.SortFunc(ks, func(a, b overlap.Kernel) int { return cmp.Compare(a.Start, b.Start) })
 	var busy, curStart, curEnd int64
 	open := false
 	for _, k := range ks {
-		if !open || k.start > curEnd {
+		if !open || k.Start > curEnd {
 			if open {
 				busy += curEnd - curStart
 			}
-			curStart, curEnd, open = k.start, k.end, true
+			curStart, curEnd, open = k.Start, k.End, true
 			continue
 		}
-		if k.end > curEnd {
-			curEnd = k.end
+		if k.End > curEnd {
+			curEnd = k.End
 		}
 	}
 	if open {

@@ -112,7 +112,7 @@ func Analyze(kernels []Kernel, opts Options) *Result {
 		ConcurrentUS:         us(sw.concurrent),
 		MaxConcurrentStreams: sw.maxStreams,
 		Families:             aggregate(kernels, cats, sw),
-		Breakdown:            breakdown(kernels, cats),
+		Breakdown:            breakdown(kernels, cats, &sw),
 	}
 	res.Rows = selectRows(kernels, cats, res, opts)
 	return res
@@ -122,6 +122,7 @@ func Analyze(kernels []Kernel, opts Options) *Result {
 type sweepResult struct {
 	busy, concurrent int64
 	maxStreams       int
+	streams          int // distinct streams of all kernels
 	hidden, excl     []int64
 	hiddenByCompute  []int64
 	// overlapWith maps (name id of a kernel, name id of its dominant
@@ -175,6 +176,7 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		}
 		points = append(points, point{k.Start, true, i}, point{k.End, false, i})
 	}
+	res.streams = len(streamID)
 	slices.SortFunc(points, func(a, b point) int {
 		if c := cmp.Compare(a.t, b.t); c != 0 {
 			return c
