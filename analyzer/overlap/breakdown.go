@@ -131,7 +131,7 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	var parts [4][]interval
 	off := 0
 	for c, m := range counts {
-		parts[c] = buf[off:off:off+m]
+		parts[c] = buf[off : off : off+m]
 		off += m
 	}
 	// computing[i]: kernel i counts as computation for the communication
@@ -218,7 +218,7 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	}
 	// The parts before communication are no longer needed: the
 	// computation intervals (never communication) fit in their place.
-	computation := buf[:0:n-counts[bucketComm]]
+	computation := buf[: 0 : n-counts[bucketComm]]
 	for i := range kernels {
 		if computing[i] {
 			computation = append(computation, interval{kernels[i].Start, kernels[i].Start + kernels[i].dur()})
