@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -144,13 +145,18 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 			tp = max(tp, l.t.Meta.WorldSize)
 		}
 	}
-	// The traces are not used past buildStages, so the collector can
-	// reclaim them before the overlap analysis allocates.
+	// Peak memory: the loader leaves garbage of the size of the traces
+	// behind, and the collector's next cycle would only come once the heap
+	// doubled; collecting now lets the indices reuse that memory. The
+	// traces are not used past buildStages; collecting again there lets the
+	// overlap analysis reuse theirs.
+	runtime.GC()
 	kernels, err := buildStages(ctx, doc, formal, mapping)
 	formal, mapping = nil, nil
 	if err != nil {
 		return nil, err
 	}
+	runtime.GC()
 	addOpportunities(doc, kernels, catalog, fuse.Context{Framework: doc.Framework, Model: doc.Model, TPSize: tp},
 		overlap.Options{Limit: opts.OverlapTableLimit}, opts.Timeline)
 	return doc, nil
