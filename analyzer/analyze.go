@@ -215,6 +215,9 @@ func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) (
 type loaded struct {
 	target trace.Target
 	t      *trace.Trace
+	// owned: the analysis may drop parts of t it no longer needs (t.Frames
+	// once the frame index is built), to lower peak memory.
+	owned bool
 }
 
 // loadInput discovers and loads the trace files of one input (file or
@@ -244,7 +247,7 @@ func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvid
 		}
 		ev.addPath(filepath.Base(tg.Path))
 		ev.addTrace(t)
-		out = append(out, loaded{target: tg, t: t})
+		out = append(out, loaded{target: tg, t: t, owned: true})
 	}
 	return out, args, nil
 }
@@ -387,7 +390,7 @@ func (p *prepared) launch(t *trace.Trace, i int) *trace.Launch {
 
 func (a *analysis) prepare(l loaded) *prepared {
 	t := l.t
-	p := &prepared{res: newResolver(t), stageOf: make([]string, len(t.Kernels)), launchOf: make([]int32, len(t.Kernels))}
+	p := &prepared{res: newResolver(t, l.owned), stageOf: make([]string, len(t.Kernels)), launchOf: make([]int32, len(t.Kernels))}
 	for i := range p.launchOf {
 		p.launchOf[i] = -2
 	}
@@ -457,7 +460,8 @@ func (a *analysis) addFormalTrace(l loaded) {
 			"%s has no GPU kernels (a CPU-only capture?): record with ProfilerActivity.CUDA to triage GPU time.", name))
 		return
 	}
-	if len(t.Frames) == 0 {
+	hasFrames := len(t.Frames) > 0
+	if !hasFrames {
 		a.warnings = append(a.warnings, fmt.Sprintf(
 			"%s has no Python stacks: kernels cannot be mapped to Python lines; capture with with_stack=True.", name))
 	}
@@ -518,7 +522,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 			gr.rows[st+"\x00"+canon] = true
 		}
 	}
-	if len(t.Frames) > 0 && pct(noRecordNS+noFrameNS, totalNS) >= 1 {
+	if hasFrames && pct(noRecordNS+noFrameNS, totalNS) >= 1 {
 		a.warnings = append(a.warnings, fmt.Sprintf(
 			"%s: %.1f%% of GPU time could not be tied to a Python line: %s no launch or CPU-op record in the trace (the profiler may have dropped runtime events), %s launched with no Python frame active.",
 			name, pct(noRecordNS+noFrameNS, totalNS), plural(noRecord, "kernel has", "kernels have"), plural(noFrame, "was", "were")))

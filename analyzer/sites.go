@@ -3,6 +3,7 @@ package analyzer
 import (
 	"cmp"
 	"slices"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -14,61 +15,77 @@ import (
 // the replay started, not where the kernel was written.
 const GraphReplaySite = "graph replay (unattributed)"
 
-// threadFrames indexes the Python frames of one thread: positions sorted
-// by (start, end descending), so a parent precedes its children, with each
-// frame's enclosing frame. Frames of one thread nest, so the frames active
-// at time t are the last frame starting at or before t and those of its
-// ancestors that are still open at t.
-type threadFrames struct {
-	frames []int32 // indices into Trace.Frames
-	starts []int64
-	ends   []int64
-	parent []int32 // position of the enclosing frame, -1 for a root
-}
-
 // frameIndex answers "which Python frames were active on thread X at time
-// t" in O(log n + depth).
+// t" in O(log n + depth). It keeps what it needs of each frame (name,
+// start, end) so it does not refer to Trace.Frames once built. Frames are
+// grouped by thread; within a thread, positions are sorted by (start, end
+// descending), so a parent precedes its children, with each frame's
+// enclosing frame. Frames of one thread nest, so the frames active at time
+// t are the last frame starting at or before t and those of its ancestors
+// that are still open at t.
 type frameIndex struct {
 	t       *trace.Trace
-	threads map[trace.ThreadKey]*threadFrames
+	threads map[trace.ThreadKey]frameSpan
+	names   []trace.Str
+	starts  []int64
+	ends    []int64
+	parent  []int32 // position of the enclosing frame, -1 for a root
 	info    map[trace.Str]*frameInfo
 }
 
+// frameSpan is the positions [lo, hi) of one thread's frames.
+type frameSpan struct{ lo, hi int32 }
+
 func newFrameIndex(t *trace.Trace) *frameIndex {
-	fx := &frameIndex{t: t, threads: map[trace.ThreadKey]*threadFrames{}, info: map[trace.Str]*frameInfo{}}
-	for i := range t.Frames {
-		f := &t.Frames[i]
-		key := trace.ThreadKey{PID: f.PID, TID: f.TID}
-		tf := fx.threads[key]
-		if tf == nil {
-			tf = &threadFrames{}
-			fx.threads[key] = tf
-		}
-		tf.frames = append(tf.frames, int32(i))
+	fx := &frameIndex{t: t, threads: map[trace.ThreadKey]frameSpan{}, info: map[trace.Str]*frameInfo{}}
+	fr := t.Frames
+	n := len(fr)
+	// Count the frames of each thread, give each thread its range, then
+	// place the frames in trace order within their thread's range.
+	for i := range fr {
+		key := trace.ThreadKey{PID: fr[i].PID, TID: fr[i].TID}
+		sp := fx.threads[key]
+		sp.hi++
+		fx.threads[key] = sp
 	}
-	for _, tf := range fx.threads {
-		fr := t.Frames
-		sort.Slice(tf.frames, func(a, b int) bool {
-			x, y := &fr[tf.frames[a]], &fr[tf.frames[b]]
+	var off int32
+	for key, sp := range fx.threads {
+		m := sp.hi
+		fx.threads[key] = frameSpan{lo: off, hi: off}
+		off += m
+	}
+	order := make([]int32, n) // indices into fr
+	for i := range fr {
+		key := trace.ThreadKey{PID: fr[i].PID, TID: fr[i].TID}
+		sp := fx.threads[key]
+		order[sp.hi] = int32(i)
+		sp.hi++
+		fx.threads[key] = sp
+	}
+	fx.names, fx.starts, fx.ends, fx.parent = make([]trace.Str, n), make([]int64, n), make([]int64, n), make([]int32, n)
+	var stack []int32
+	for _, sp := range fx.threads {
+		frames := order[sp.lo:sp.hi]
+		sort.Slice(frames, func(a, b int) bool {
+			x, y := &fr[frames[a]], &fr[frames[b]]
 			if x.TS != y.TS {
 				return x.TS < y.TS
 			}
 			return x.TS+x.Dur > y.TS+y.Dur
 		})
-		n := len(tf.frames)
-		tf.starts, tf.ends, tf.parent = make([]int64, n), make([]int64, n), make([]int32, n)
-		var stack []int32
-		for p, fi := range tf.frames {
+		stack = stack[:0]
+		for j, fi := range frames {
+			p := sp.lo + int32(j)
 			f := &fr[fi]
-			tf.starts[p], tf.ends[p] = f.TS, f.TS+f.Dur
-			for len(stack) > 0 && tf.ends[stack[len(stack)-1]] < tf.ends[p] {
+			fx.names[p], fx.starts[p], fx.ends[p] = f.Name, f.TS, f.TS+f.Dur
+			for len(stack) > 0 && fx.ends[stack[len(stack)-1]] < fx.ends[p] {
 				stack = stack[:len(stack)-1]
 			}
-			tf.parent[p] = -1
+			fx.parent[p] = -1
 			if len(stack) > 0 {
-				tf.parent[p] = stack[len(stack)-1]
+				fx.parent[p] = stack[len(stack)-1]
 			}
-			stack = append(stack, int32(p))
+			stack = append(stack, p)
 		}
 	}
 	return fx
@@ -84,18 +101,20 @@ func (fx *frameIndex) frame(name trace.Str) *frameInfo {
 	return &fi
 }
 
-// active appends to buf the frames (indices into Trace.Frames) open on a
-// thread at probe, outermost first: start <= probe and end >= probe-0.001µs.
+// active appends to buf the frames (positions in the index) open on a
+// thread at probe, outermost first: start <= probe and end >=
+// probe-0.001µs.
 func (fx *frameIndex) active(pid, tid trace.Str, probe int64, buf []int32) []int32 {
 	buf = buf[:0]
-	tf := fx.threads[trace.ThreadKey{PID: pid, TID: tid}]
-	if tf == nil {
+	sp, ok := fx.threads[trace.ThreadKey{PID: pid, TID: tid}]
+	if !ok {
 		return buf
 	}
-	p := sort.Search(len(tf.starts), func(i int) bool { return tf.starts[i] > probe }) - 1
-	for ; p >= 0; p = int(tf.parent[p]) {
-		if tf.ends[p] >= probe-probeOffsetNS {
-			buf = append(buf, tf.frames[p])
+	starts := fx.starts[sp.lo:sp.hi]
+	p := int(sp.lo) + sort.Search(len(starts), func(i int) bool { return starts[i] > probe }) - 1
+	for ; p >= int(sp.lo); p = int(fx.parent[p]) {
+		if fx.ends[p] >= probe-probeOffsetNS {
+			buf = append(buf, int32(p))
 		}
 	}
 	for i, j := 0, len(buf)-1; i < j; i, j = i+1, j-1 {
@@ -158,9 +177,17 @@ type resolver struct {
 
 type chainSite struct{ location, stack string }
 
-func newResolver(t *trace.Trace) *resolver {
+// newResolver indexes t. With release, it drops t.Frames once the frame
+// index holds what it needs of them, and collects, so that the memory
+// serves the other indices.
+func newResolver(t *trace.Trace, release bool) *resolver {
+	fx := newFrameIndex(t)
+	if release && len(t.Frames) > 0 {
+		t.Frames = nil
+		runtime.GC()
+	}
 	r := &resolver{
-		t: t, frames: newFrameIndex(t),
+		t: t, frames: fx,
 		extByCorr: make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4),
 		chains:    map[string]chainSite{},
 	}
@@ -334,7 +361,7 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 	r.key = r.key[:0]
 	for _, fi := range r.buf {
-		n := r.t.Frames[fi].Name
+		n := r.frames.names[fi]
 		r.key = append(r.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	}
 	if c, ok := r.chains[string(r.key)]; ok {
@@ -346,11 +373,11 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 	var shown *frameInfo
 	shownPrio := 0
 	for _, fi := range r.buf {
-		f := &r.t.Frames[fi]
-		info := r.frames.frame(f.Name)
+		info := r.frames.frame(r.frames.names[fi])
+		ts, dur := r.frames.starts[fi], r.frames.ends[fi]-r.frames.starts[fi]
 		if best == nil || info.priority > best.priority ||
-			(info.priority == best.priority && (f.TS > bestTS || (f.TS == bestTS && f.Dur < bestDur))) {
-			best, bestTS, bestDur = info, f.TS, f.Dur
+			(info.priority == best.priority && (ts > bestTS || (ts == bestTS && dur < bestDur))) {
+			best, bestTS, bestDur = info, ts, dur
 		}
 		if info.priority > 0 {
 			stack = append(stack, info.location)
@@ -363,7 +390,7 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 		stack = stack[len(stack)-4:]
 	}
 	if len(stack) == 0 {
-		stack = []string{r.frames.frame(r.t.Frames[r.buf[len(r.buf)-1]].Name).location}
+		stack = []string{r.frames.frame(r.frames.names[r.buf[len(r.buf)-1]]).location}
 	}
 	loc := best.location
 	if !best.shown && shown != nil {
