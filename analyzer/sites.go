@@ -2,8 +2,8 @@ package analyzer
 
 import (
 	"cmp"
-	"slices"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
