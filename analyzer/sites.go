@@ -167,7 +167,7 @@ type resolver struct {
 	frames     *frameIndex
 	opsByExt   keyedIndex      // CPU ops by External id, sorted by start
 	launchByCo keyedIndex      // launches by correlation, sorted by start
-	extByCorr  map[int64]int64 // correlation -> External id
+	extByCorr  map[int64]int64 // correlation -> External id; nil until needed
 	buf        []int32
 	// chains caches location and stack by the names of the active frames
 	// (4 bytes per interned name, outermost first).
@@ -186,38 +186,46 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 		t.Frames = nil
 		runtime.GC()
 	}
-	r := &resolver{
-		t: t, frames: fx,
-		extByCorr: make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4),
-		chains:    map[string]chainSite{},
-	}
-	for i := range t.Launches {
-		l := &t.Launches[i]
-		if l.ExternalID != trace.NoID {
-			r.extByCorr[l.Correlation] = l.ExternalID
-		}
-	}
+	r := &resolver{t: t, frames: fx, chains: map[string]chainSite{}}
 	r.launchByCo = newKeyedIndex(len(t.Launches),
 		func(i int) (int64, int64) { return t.Launches[i].Correlation, t.Launches[i].TS })
-	for i := range t.Kernels {
-		k := &t.Kernels[i]
-		if k.ExternalID != trace.NoID && k.Correlation != trace.NoID {
-			if _, ok := r.extByCorr[k.Correlation]; !ok {
-				r.extByCorr[k.Correlation] = k.ExternalID
-			}
-		}
-	}
 	r.opsByExt = newKeyedIndex(len(t.CPUOps), func(i int) (int64, int64) {
 		o := &t.CPUOps[i]
 		ext := o.ExternalID
 		if ext == trace.NoID && o.Correlation != trace.NoID {
-			if e, ok := r.extByCorr[o.Correlation]; ok {
+			if e, ok := r.extOfCorrelation(o.Correlation); ok {
 				ext = e
 			}
 		}
 		return ext, o.TS
 	})
 	return r
+}
+
+// extOfCorrelation returns the External id that a launch (else a kernel)
+// with this correlation carries. The map is built on first use: events
+// usually carry their own External id, so most traces never need it.
+func (r *resolver) extOfCorrelation(corr int64) (int64, bool) {
+	if r.extByCorr == nil {
+		t := r.t
+		r.extByCorr = make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4)
+		for i := range t.Launches {
+			l := &t.Launches[i]
+			if l.ExternalID != trace.NoID {
+				r.extByCorr[l.Correlation] = l.ExternalID
+			}
+		}
+		for i := range t.Kernels {
+			k := &t.Kernels[i]
+			if k.ExternalID != trace.NoID && k.Correlation != trace.NoID {
+				if _, ok := r.extByCorr[k.Correlation]; !ok {
+					r.extByCorr[k.Correlation] = k.ExternalID
+				}
+			}
+		}
+	}
+	ext, ok := r.extByCorr[corr]
+	return ext, ok
 }
 
 // keyedIndex groups event indices by an id (External id, correlation):
@@ -274,7 +282,7 @@ func (r *resolver) externalID(k *trace.Kernel) int64 {
 		return k.ExternalID
 	}
 	if k.Correlation != trace.NoID {
-		if ext, ok := r.extByCorr[k.Correlation]; ok {
+		if ext, ok := r.extOfCorrelation(k.Correlation); ok {
 			return ext
 		}
 	}
