@@ -178,8 +178,10 @@ type resolver struct {
 type chainSite struct{ location, stack string }
 
 // newResolver indexes t. With release, it drops t.Frames once the frame
-// index holds what it needs of them, and collects, so that the memory
-// serves the other indices.
+// index holds what it needs of them, and collects then and once the other
+// indices are built, so that freed memory serves what comes next instead
+// of the heap growing (a collection costs little: the trace's slices hold
+// no pointers).
 func newResolver(t *trace.Trace, release bool) *resolver {
 	fx := newFrameIndex(t)
 	if release && len(t.Frames) > 0 {
@@ -199,6 +201,9 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 		}
 		return ext, o.TS
 	})
+	if release {
+		runtime.GC() // the keyed indices' sort buffers
+	}
 	return r
 }
 
