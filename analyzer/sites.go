@@ -40,31 +40,54 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 	fx := &frameIndex{t: t, threads: map[trace.ThreadKey]frameSpan{}, info: map[trace.Str]*frameInfo{}}
 	fr := t.Frames
 	n := len(fr)
-	// Count the frames of each thread, give each thread its range, then
-	// place the frames in trace order within their thread's range.
+	// Number the threads (consecutive frames are mostly of one thread, so
+	// the last lookup is remembered), count the frames of each, give each
+	// thread its range, then place the frames in trace order within their
+	// thread's range.
+	ids := map[trace.ThreadKey]int32{}
+	var keys []trace.ThreadKey
+	var last trace.ThreadKey
+	lastID := int32(-1)
+	thread := func(f *trace.Frame) int32 {
+		key := trace.ThreadKey{PID: f.PID, TID: f.TID}
+		if lastID >= 0 && key == last {
+			return lastID
+		}
+		id, ok := ids[key]
+		if !ok {
+			id = int32(len(keys))
+			ids[key] = id
+			keys = append(keys, key)
+		}
+		last, lastID = key, id
+		return id
+	}
+	var spans []frameSpan
 	for i := range fr {
-		key := trace.ThreadKey{PID: fr[i].PID, TID: fr[i].TID}
-		sp := fx.threads[key]
-		sp.hi++
-		fx.threads[key] = sp
+		id := thread(&fr[i])
+		if int(id) == len(spans) {
+			spans = append(spans, frameSpan{})
+		}
+		spans[id].hi++
 	}
 	var off int32
-	for key, sp := range fx.threads {
-		m := sp.hi
-		fx.threads[key] = frameSpan{lo: off, hi: off}
+	for id := range spans {
+		m := spans[id].hi
+		spans[id] = frameSpan{lo: off, hi: off}
 		off += m
 	}
 	order := make([]int32, n) // indices into fr
 	for i := range fr {
-		key := trace.ThreadKey{PID: fr[i].PID, TID: fr[i].TID}
-		sp := fx.threads[key]
+		sp := &spans[thread(&fr[i])]
 		order[sp.hi] = int32(i)
 		sp.hi++
-		fx.threads[key] = sp
+	}
+	for id, key := range keys {
+		fx.threads[key] = spans[id]
 	}
 	fx.names, fx.starts, fx.ends, fx.parent = make([]trace.Str, n), make([]int64, n), make([]int64, n), make([]int32, n)
 	var stack []int32
-	for _, sp := range fx.threads {
+	for _, sp := range spans {
 		frames := order[sp.lo:sp.hi]
 		sort.Slice(frames, func(a, b int) bool {
 			x, y := &fr[frames[a]], &fr[frames[b]]
@@ -168,6 +191,9 @@ type resolver struct {
 	opsByExt   keyedIndex      // CPU ops by External id, sorted by start
 	launchByCo keyedIndex      // launches by correlation, sorted by start
 	extByCorr  map[int64]int64 // correlation -> External id; nil until needed
+	// graphNames caches isGraphLaunch by interned name: 0 unknown, 1 no,
+	// 2 yes.
+	graphNames []int8
 	buf        []int32
 	// chains caches location and stack by the names of the active frames
 	// (4 bytes per interned name, outermost first).
@@ -315,6 +341,28 @@ func (r *resolver) launchIndex(k *trace.Kernel) int32 {
 	return l[i]
 }
 
+// graphLaunch is isGraphLaunch of an interned name, cached.
+func (r *resolver) graphLaunch(name trace.Str) bool {
+	if r.graphNames == nil {
+		r.graphNames = make([]int8, r.t.Strings.Len())
+	}
+	if int(name) >= len(r.graphNames) {
+		return isGraphLaunch(r.t.S(name))
+	}
+	switch r.graphNames[name] {
+	case 1:
+		return false
+	case 2:
+		return true
+	}
+	g := isGraphLaunch(r.t.S(name))
+	r.graphNames[name] = 1
+	if g {
+		r.graphNames[name] = 2
+	}
+	return g
+}
+
 // isGraphLaunch reports whether a runtime call replays a CUDA/HIP graph.
 func isGraphLaunch(name string) bool {
 	return strings.Contains(strings.ToLower(name), "graphlaunch")
@@ -333,7 +381,7 @@ func probeAt(ts, dur int64) int64 {
 // when its launch call (same correlation) ran. Kernels replayed from a
 // graph are not attributed to the graph launch call.
 func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolution {
-	if l != nil && isGraphLaunch(r.t.S(l.Name)) {
+	if l != nil && r.graphLaunch(l.Name) {
 		return resolution{location: GraphReplaySite, cpuOp: r.t.S(l.Name), attribution: AttrUnresolved}
 	}
 	cpuOp := ""

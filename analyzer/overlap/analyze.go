@@ -190,29 +190,35 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		return cmp.Compare(a.idx, b.idx)
 	})
 
-	active := []int{}          // kernel indexes
-	pos := make([]int, n)      // position of a kernel in active
-	perStream := map[int]int{} // active kernels per stream id
-	computePerStream := map[int]int{}
+	active := []int{}     // kernel indexes
+	pos := make([]int, n) // position of a kernel in active
+	// Active kernels (and active compute kernels) per stream id, with the
+	// number of streams where that count is not zero.
+	perStream := make([]int, len(streamID))
+	computePerStream := make([]int, len(streamID))
+	busyStreams, computeStreams := 0, 0
 	var prev int64
 	for pi, p := range points {
 		if pi > 0 && p.t > prev && len(active) > 0 {
 			seg := p.t - prev
 			res.busy += seg
-			streams := len(perStream)
+			streams := busyStreams
 			res.maxStreams = max(res.maxStreams, streams)
 			if streams >= 2 {
 				res.concurrent += seg
 				best, second := dominantPair(active, kernels, cats, sid)
 				onlyComputeStream := -1
-				if len(computePerStream) == 1 {
-					for s := range computePerStream {
-						onlyComputeStream = s
+				if computeStreams == 1 {
+					for s, c := range computePerStream {
+						if c > 0 {
+							onlyComputeStream = s
+							break
+						}
 					}
 				}
 				for _, i := range active {
 					res.hidden[i] += seg
-					if len(computePerStream) >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i]) {
+					if computeStreams >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i]) {
 						res.hiddenByCompute[i] += seg
 					}
 					dom := best
@@ -234,9 +240,13 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		if p.start {
 			pos[i] = len(active)
 			active = append(active, i)
-			perStream[sid[i]]++
+			if perStream[sid[i]]++; perStream[sid[i]] == 1 {
+				busyStreams++
+			}
 			if cats[i] == Compute {
-				computePerStream[sid[i]]++
+				if computePerStream[sid[i]]++; computePerStream[sid[i]] == 1 {
+					computeStreams++
+				}
 			}
 			continue
 		}
@@ -245,11 +255,11 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		pos[last] = pos[i]
 		active = active[:len(active)-1]
 		if perStream[sid[i]]--; perStream[sid[i]] == 0 {
-			delete(perStream, sid[i])
+			busyStreams--
 		}
 		if cats[i] == Compute {
 			if computePerStream[sid[i]]--; computePerStream[sid[i]] == 0 {
-				delete(computePerStream, sid[i])
+				computeStreams--
 			}
 		}
 	}
