@@ -260,11 +260,18 @@ func (r *resolver) extOfCorrelation(corr int64) (int64, bool) {
 }
 
 // keyedIndex groups event indices by an id (External id, correlation):
-// the indices sorted by (id, start), with their ids alongside, so a group
-// is found by binary search. 12 bytes per event, no per-group allocation.
+// the indices sorted by (id, start). When the ids are dense (the usual
+// case: profilers count them up from a base), group k is idx[start[k-base]
+// : start[k-base+1]], found without a search; otherwise the ids are kept
+// alongside and a group is found by binary search. No per-group
+// allocation.
 type keyedIndex struct {
+	idx []int32
+	// Dense form.
+	base  int64
+	start []int32
+	// Sparse form (start == nil).
 	keys []int64
-	idx  []int32
 }
 
 // newKeyedIndex indexes n events by key(i) (events whose key is NoID are
@@ -289,15 +296,39 @@ func newKeyedIndex(n int, key func(i int) (id, ts int64)) keyedIndex {
 		}
 		return cmp.Compare(a.i, b.i)
 	})
-	x := keyedIndex{keys: make([]int64, len(es)), idx: make([]int32, len(es))}
+	x := keyedIndex{idx: make([]int32, len(es))}
 	for j, e := range es {
-		x.keys[j], x.idx[j] = e.id, e.i
+		x.idx[j] = e.i
+	}
+	if m := len(es); m > 0 && es[0].id >= 0 && es[m-1].id-es[0].id < int64(2*m+1024) {
+		x.base = es[0].id
+		span := es[m-1].id - x.base + 1
+		x.start = make([]int32, span+1)
+		j := 0
+		for d := int64(0); d <= span; d++ {
+			for j < m && es[j].id < x.base+d {
+				j++
+			}
+			x.start[d] = int32(j)
+		}
+		return x
+	}
+	x.keys = make([]int64, len(es))
+	for j, e := range es {
+		x.keys[j] = e.id
 	}
 	return x
 }
 
 // get returns the events with id k, sorted by start.
 func (x keyedIndex) get(k int64) []int32 {
+	if x.start != nil {
+		d := k - x.base
+		if k < x.base || d >= int64(len(x.start)-1) {
+			return nil
+		}
+		return x.idx[x.start[d]:x.start[d+1]]
+	}
 	lo, _ := slices.BinarySearch(x.keys, k)
 	hi := lo
 	for hi < len(x.keys) && x.keys[hi] == k {
