@@ -485,6 +485,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 		agg := a.stage(st)
 		agg.kernels = slices.Grow(agg.kernels, n)
 	}
+	lastStage, lastAgg := "", (*stageAgg)(nil)
 	for i := range t.Kernels {
 		st := p.stageOf[i]
 		if st == "" {
@@ -492,11 +493,14 @@ func (a *analysis) addFormalTrace(l loaded) {
 		}
 		k := &t.Kernels[i]
 		canon, cat := kn.get(t, k.Name)
-		row := a.stage(st).add(canon, cat, k.TS, k.Dur)
+		if st != lastStage {
+			lastStage, lastAgg = st, a.stage(st)
+		}
+		row := lastAgg.add(canon, cat, k.TS, k.Dur)
 		ln := p.launch(t, i)
 		res := p.res.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
-		a.stage(st).addInterval(t, k, canon, res)
+		lastAgg.addInterval(t, k, canon, res)
 		totalNS += k.Dur
 		if res.location == "" {
 			if res.cpuOp == "" {
