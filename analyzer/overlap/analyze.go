@@ -306,18 +306,21 @@ func dominantPair(active []int, kernels []Kernel, cats []string, sid []int) (bes
 // aggregate builds the kernel families, sorted by total time descending
 // (then name).
 func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
-	index := map[string]int{}
+	famOf := make([]int, len(sw.names)) // by name id; -1 until seen
+	for i := range famOf {
+		famOf[i] = -1
+	}
 	fams := []Family{}
-	scopes := map[string]map[string]int{}
-	ops := map[string]map[string]int{}
-	for i, k := range kernels {
-		fi, ok := index[k.Name]
-		if !ok {
+	var scopes, ops []tally // by family
+	for i := range kernels {
+		k := &kernels[i]
+		fi := famOf[sw.nameIDs[i]]
+		if fi < 0 {
 			fi = len(fams)
-			index[k.Name] = fi
+			famOf[sw.nameIDs[i]] = fi
 			fams = append(fams, Family{Name: k.Name, Category: cats[i], Representative: i})
-			scopes[k.Name] = map[string]int{}
-			ops[k.Name] = map[string]int{}
+			scopes = append(scopes, tally{})
+			ops = append(ops, tally{})
 		}
 		f := &fams[fi]
 		f.Launches++
@@ -329,14 +332,14 @@ func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
 			f.Representative = i
 		}
 		if k.Scope != "" {
-			scopes[k.Name][k.Scope]++
+			scopes[fi].add(k.Scope)
 		}
 		if k.LaunchOp != "" {
-			ops[k.Name][k.LaunchOp]++
+			ops[fi].add(k.LaunchOp)
 		}
 	}
 	for pair, t := range sw.overlapWith {
-		f := &fams[index[sw.names[pair[0]]]]
+		f := &fams[famOf[pair[0]]]
 		if f.overlapWith == nil {
 			f.overlapWith = map[string]int64{}
 		}
@@ -351,8 +354,8 @@ func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
 		if name, t := mostCommon(f.overlapWith); name != "" {
 			f.OverlappedWith, f.OverlappedWithUS = name, us(t)
 		}
-		f.Scope = orDefault(mostCommonCount(scopes[f.Name]), Unmapped)
-		f.LaunchOp = orDefault(mostCommonCount(ops[f.Name]), NoLaunchOp)
+		f.Scope = orDefault(mostCommonCount(scopes[i].counts()), Unmapped)
+		f.LaunchOp = orDefault(mostCommonCount(ops[i].counts()), NoLaunchOp)
 	}
 	slices.SortStableFunc(fams, func(a, b Family) int {
 		if c := cmp.Compare(b.totalNS, a.totalNS); c != 0 {
@@ -361,6 +364,40 @@ func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
 		return cmp.Compare(a.Name, b.Name)
 	})
 	return fams
+}
+
+// tally counts strings. Runs of one string (the usual case: a family's
+// kernels mostly share scope and launch op) are counted before they reach
+// the map.
+type tally struct {
+	m    map[string]int
+	last string
+	n    int // pending count of last
+}
+
+func (t *tally) add(k string) {
+	if t.n > 0 && k == t.last {
+		t.n++
+		return
+	}
+	t.flush()
+	t.last, t.n = k, 1
+}
+
+func (t *tally) flush() {
+	if t.n > 0 {
+		if t.m == nil {
+			t.m = map[string]int{}
+		}
+		t.m[t.last] += t.n
+		t.n = 0
+	}
+}
+
+// counts returns the counts (nil when none).
+func (t *tally) counts() map[string]int {
+	t.flush()
+	return t.m
 }
 
 // Placeholders for unknown scopes and launch ops.
