@@ -150,16 +150,37 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	// doubled; collecting now lets the indices reuse that memory. The
 	// traces are not used past buildStages; collecting again there lets the
 	// overlap analysis reuse theirs.
-	runtime.GC()
+	var loadedBytes int64
+	for _, ls := range [][]loaded{formal, mapping} {
+		for _, l := range ls {
+			loadedBytes += l.t.Bytes
+		}
+	}
+	collect(loadedBytes)
 	kernels, err := buildStages(ctx, doc, formal, mapping)
 	formal, mapping = nil, nil
 	if err != nil {
 		return nil, err
 	}
-	runtime.GC()
+	collect(loadedBytes)
 	addOpportunities(doc, kernels, catalog, fuse.Context{Framework: doc.Framework, Model: doc.Model, TPSize: tp},
 		overlap.Options{Limit: opts.OverlapTableLimit}, opts.Timeline)
 	return doc, nil
+}
+
+// collectAboveBytes: Analyze collects the heap at points where much has
+// just become garbage (see collect) only for traces of at least this much
+// JSON; below it the heap is small and the collector's own pacing is fine.
+const collectAboveBytes = 64 << 20
+
+// collect runs a garbage collection when the traces being analysed hold
+// at least collectAboveBytes of JSON, so that memory just freed is reused
+// before the heap grows. A cycle costs little here: the traces' slices hold
+// no pointers.
+func collect(traceBytes int64) {
+	if traceBytes >= collectAboveBytes {
+		runtime.GC()
+	}
 }
 
 // buildStages computes the stages and warnings of doc from loaded traces,

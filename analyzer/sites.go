@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"cmp"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -212,7 +211,7 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 	fx := newFrameIndex(t)
 	if release && len(t.Frames) > 0 {
 		t.Frames = nil
-		runtime.GC()
+		collect(t.Bytes)
 	}
 	r := &resolver{t: t, frames: fx, chains: map[string]chainSite{}}
 	r.launchByCo = newKeyedIndex(len(t.Launches),
@@ -228,7 +227,7 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 		return ext, o.TS
 	})
 	if release {
-		runtime.GC() // the keyed indices' sort buffers
+		collect(t.Bytes) // the keyed indices' sort buffers
 	}
 	return r
 }
