@@ -391,9 +391,27 @@ type prepared struct {
 	pid      trace.Str
 	npids    int
 	pidShare float64
-	stageOf  []string // per kernel index; "" for kernels of other processes
+	// stageIDs holds per kernel index its stage as an index into stages,
+	// whose first entry is "" (kernels of other processes, left out).
+	stageIDs []int32
+	stages   []string
 	launchOf []int32  // per kernel index: its launch event; -1 none; -2 not looked up
 	res      *resolver
+}
+
+// stageAt returns kernel i's stage ("" when left out).
+func (p *prepared) stageAt(i int) string { return p.stages[p.stageIDs[i]] }
+
+// setStage sets kernel i's stage (a handful of distinct names).
+func (p *prepared) setStage(i int, name string) {
+	for id, s := range p.stages {
+		if s == name {
+			p.stageIDs[i] = int32(id)
+			return
+		}
+	}
+	p.stageIDs[i] = int32(len(p.stages))
+	p.stages = append(p.stages, name)
 }
 
 // launch returns kernel i's launch event, looking it up once.
@@ -411,7 +429,7 @@ func (p *prepared) launch(t *trace.Trace, i int) *trace.Launch {
 
 func (a *analysis) prepare(l loaded) *prepared {
 	t := l.t
-	p := &prepared{res: newResolver(t, l.owned), stageOf: make([]string, len(t.Kernels)), launchOf: make([]int32, len(t.Kernels))}
+	p := &prepared{res: newResolver(t, l.owned), stageIDs: make([]int32, len(t.Kernels)), stages: []string{""}, launchOf: make([]int32, len(t.Kernels))}
 	for i := range p.launchOf {
 		p.launchOf[i] = -2
 	}
@@ -430,15 +448,15 @@ func (a *analysis) prepare(l loaded) *prepared {
 		}
 		switch {
 		case l.target.Stage != StageAll:
-			p.stageOf[i] = l.target.Stage
+			p.setStage(i, l.target.Stage)
 		case si.empty():
-			p.stageOf[i] = StageAll
+			p.setStage(i, StageAll)
 		default:
 			launchTS := trace.NoID
 			if ln := p.launch(t, i); ln != nil {
 				launchTS = ln.TS
 			}
-			p.stageOf[i] = si.stageOf(k, p.res.externalID(k), launchTS)
+			p.setStage(i, si.stageOf(k, p.res.externalID(k), launchTS))
 		}
 	}
 	// A file without a stage in its name: drop an "all" bucket under 1 %.
@@ -446,19 +464,19 @@ func (a *analysis) prepare(l loaded) *prepared {
 		var total, all int64
 		n := 0
 		for i := range t.Kernels {
-			if p.stageOf[i] == "" {
+			if p.stageIDs[i] == 0 {
 				continue
 			}
 			total += t.Kernels[i].Dur
-			if p.stageOf[i] == StageAll {
+			if p.stageAt(i) == StageAll {
 				all += t.Kernels[i].Dur
 				n++
 			}
 		}
 		if all > 0 && all < total && pct(all, total) < minAllSharePct {
-			for i := range p.stageOf {
-				if p.stageOf[i] == StageAll {
-					p.stageOf[i] = ""
+			for i := range p.stageIDs {
+				if p.stageAt(i) == StageAll {
+					p.stageIDs[i] = 0
 				}
 			}
 			a.warnings = append(a.warnings, fmt.Sprintf(
@@ -497,8 +515,8 @@ func (a *analysis) addFormalTrace(l loaded) {
 	var totalNS, noRecordNS, noFrameNS int64
 	var noRecord, noFrame int
 	perStage := map[string]int{}
-	for _, st := range p.stageOf {
-		if st != "" {
+	for i := range p.stageIDs {
+		if st := p.stageAt(i); st != "" {
 			perStage[st]++
 		}
 	}
@@ -508,7 +526,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 	}
 	lastStage, lastAgg := "", (*stageAgg)(nil)
 	for i := range t.Kernels {
-		st := p.stageOf[i]
+		st := p.stageAt(i)
 		if st == "" {
 			continue
 		}

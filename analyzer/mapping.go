@@ -37,7 +37,7 @@ func (a *analysis) addMappingTrace(l loaded) {
 		if k.Correlation != trace.NoID {
 			ran[k.Correlation] = true
 		}
-		st := p.stageOf[i]
+		st := p.stageAt(i)
 		if st == "" {
 			continue
 		}
