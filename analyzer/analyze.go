@@ -395,7 +395,7 @@ type prepared struct {
 	// whose first entry is "" (kernels of other processes, left out).
 	stageIDs []int32
 	stages   []string
-	launchOf []int32  // per kernel index: its launch event; -1 none; -2 not looked up
+	launchOf []int32 // per kernel index: its launch event; -1 none; -2 not looked up
 	res      *resolver
 }
 
