@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -136,10 +137,6 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	}
 	doc.Framework = fw
 
-	kernels, err := buildStages(ctx, doc, formal, mapping)
-	if err != nil {
-		return nil, err
-	}
 	tp := 1
 	if args != nil && args.TPSize > 0 {
 		tp = args.TPSize
@@ -148,9 +145,42 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 			tp = max(tp, l.t.Meta.WorldSize)
 		}
 	}
+	// Peak memory: the loader leaves garbage of the size of the traces
+	// behind, and the collector's next cycle would only come once the heap
+	// doubled; collecting now lets the indices reuse that memory. The
+	// traces are not used past buildStages; collecting again there lets the
+	// overlap analysis reuse theirs.
+	var loadedBytes int64
+	for _, ls := range [][]loaded{formal, mapping} {
+		for _, l := range ls {
+			loadedBytes += l.t.Bytes
+		}
+	}
+	collect(loadedBytes)
+	kernels, err := buildStages(ctx, doc, formal, mapping)
+	formal, mapping = nil, nil
+	if err != nil {
+		return nil, err
+	}
+	collect(loadedBytes)
 	addOpportunities(doc, kernels, catalog, fuse.Context{Framework: doc.Framework, Model: doc.Model, TPSize: tp},
 		overlap.Options{Limit: opts.OverlapTableLimit}, opts.Timeline)
 	return doc, nil
+}
+
+// collectAboveBytes: Analyze collects the heap at points where much has
+// just become garbage (see collect) only for traces of at least this much
+// JSON; below it the heap is small and the collector's own pacing is fine.
+const collectAboveBytes = 64 << 20
+
+// collect runs a garbage collection when the traces being analysed hold
+// at least collectAboveBytes of JSON, so that memory just freed is reused
+// before the heap grows. A cycle costs little here: the traces' slices hold
+// no pointers.
+func collect(traceBytes int64) {
+	if traceBytes >= collectAboveBytes {
+		runtime.GC()
+	}
 }
 
 // buildStages computes the stages and warnings of doc from loaded traces,
@@ -206,6 +236,9 @@ func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) (
 type loaded struct {
 	target trace.Target
 	t      *trace.Trace
+	// owned: the analysis may drop parts of t it no longer needs (t.Frames
+	// once the frame index is built), to lower peak memory.
+	owned bool
 }
 
 // loadInput discovers and loads the trace files of one input (file or
@@ -235,7 +268,7 @@ func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvid
 		}
 		ev.addPath(filepath.Base(tg.Path))
 		ev.addTrace(t)
-		out = append(out, loaded{target: tg, t: t})
+		out = append(out, loaded{target: tg, t: t, owned: true})
 	}
 	return out, args, nil
 }
@@ -358,9 +391,27 @@ type prepared struct {
 	pid      trace.Str
 	npids    int
 	pidShare float64
-	stageOf  []string // per kernel index; "" for kernels of other processes
-	launchOf []int32  // per kernel index: its launch event; -1 none; -2 not looked up
+	// stageIDs holds per kernel index its stage as an index into stages,
+	// whose first entry is "" (kernels of other processes, left out).
+	stageIDs []int32
+	stages   []string
+	launchOf []int32 // per kernel index: its launch event; -1 none; -2 not looked up
 	res      *resolver
+}
+
+// stageAt returns kernel i's stage ("" when left out).
+func (p *prepared) stageAt(i int) string { return p.stages[p.stageIDs[i]] }
+
+// setStage sets kernel i's stage (a handful of distinct names).
+func (p *prepared) setStage(i int, name string) {
+	for id, s := range p.stages {
+		if s == name {
+			p.stageIDs[i] = int32(id)
+			return
+		}
+	}
+	p.stageIDs[i] = int32(len(p.stages))
+	p.stages = append(p.stages, name)
 }
 
 // launch returns kernel i's launch event, looking it up once.
@@ -378,7 +429,7 @@ func (p *prepared) launch(t *trace.Trace, i int) *trace.Launch {
 
 func (a *analysis) prepare(l loaded) *prepared {
 	t := l.t
-	p := &prepared{res: newResolver(t), stageOf: make([]string, len(t.Kernels)), launchOf: make([]int32, len(t.Kernels))}
+	p := &prepared{res: newResolver(t, l.owned), stageIDs: make([]int32, len(t.Kernels)), stages: []string{""}, launchOf: make([]int32, len(t.Kernels))}
 	for i := range p.launchOf {
 		p.launchOf[i] = -2
 	}
@@ -397,15 +448,15 @@ func (a *analysis) prepare(l loaded) *prepared {
 		}
 		switch {
 		case l.target.Stage != StageAll:
-			p.stageOf[i] = l.target.Stage
+			p.setStage(i, l.target.Stage)
 		case si.empty():
-			p.stageOf[i] = StageAll
+			p.setStage(i, StageAll)
 		default:
 			launchTS := trace.NoID
 			if ln := p.launch(t, i); ln != nil {
 				launchTS = ln.TS
 			}
-			p.stageOf[i] = si.stageOf(k, p.res.externalID(k), launchTS)
+			p.setStage(i, si.stageOf(k, p.res.externalID(k), launchTS))
 		}
 	}
 	// A file without a stage in its name: drop an "all" bucket under 1 %.
@@ -413,19 +464,19 @@ func (a *analysis) prepare(l loaded) *prepared {
 		var total, all int64
 		n := 0
 		for i := range t.Kernels {
-			if p.stageOf[i] == "" {
+			if p.stageIDs[i] == 0 {
 				continue
 			}
 			total += t.Kernels[i].Dur
-			if p.stageOf[i] == StageAll {
+			if p.stageAt(i) == StageAll {
 				all += t.Kernels[i].Dur
 				n++
 			}
 		}
 		if all > 0 && all < total && pct(all, total) < minAllSharePct {
-			for i := range p.stageOf {
-				if p.stageOf[i] == StageAll {
-					p.stageOf[i] = ""
+			for i := range p.stageIDs {
+				if p.stageAt(i) == StageAll {
+					p.stageIDs[i] = 0
 				}
 			}
 			a.warnings = append(a.warnings, fmt.Sprintf(
@@ -448,7 +499,8 @@ func (a *analysis) addFormalTrace(l loaded) {
 			"%s has no GPU kernels (a CPU-only capture?): record with ProfilerActivity.CUDA to triage GPU time.", name))
 		return
 	}
-	if len(t.Frames) == 0 {
+	hasFrames := len(t.Frames) > 0
+	if !hasFrames {
 		a.warnings = append(a.warnings, fmt.Sprintf(
 			"%s has no Python stacks: kernels cannot be mapped to Python lines; capture with with_stack=True.", name))
 	}
@@ -463,8 +515,8 @@ func (a *analysis) addFormalTrace(l loaded) {
 	var totalNS, noRecordNS, noFrameNS int64
 	var noRecord, noFrame int
 	perStage := map[string]int{}
-	for _, st := range p.stageOf {
-		if st != "" {
+	for i := range p.stageIDs {
+		if st := p.stageAt(i); st != "" {
 			perStage[st]++
 		}
 	}
@@ -472,18 +524,22 @@ func (a *analysis) addFormalTrace(l loaded) {
 		agg := a.stage(st)
 		agg.kernels = slices.Grow(agg.kernels, n)
 	}
+	lastStage, lastAgg := "", (*stageAgg)(nil)
 	for i := range t.Kernels {
-		st := p.stageOf[i]
+		st := p.stageAt(i)
 		if st == "" {
 			continue
 		}
 		k := &t.Kernels[i]
 		canon, cat := kn.get(t, k.Name)
-		row := a.stage(st).add(canon, cat, k.TS, k.Dur)
+		if st != lastStage {
+			lastStage, lastAgg = st, a.stage(st)
+		}
+		row := lastAgg.add(canon, cat, k.TS, k.Dur)
 		ln := p.launch(t, i)
 		res := p.res.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
-		a.stage(st).addInterval(t, k, canon, res)
+		lastAgg.addInterval(t, k, canon, res)
 		totalNS += k.Dur
 		if res.location == "" {
 			if res.cpuOp == "" {
@@ -509,7 +565,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 			gr.rows[st+"\x00"+canon] = true
 		}
 	}
-	if len(t.Frames) > 0 && pct(noRecordNS+noFrameNS, totalNS) >= 1 {
+	if hasFrames && pct(noRecordNS+noFrameNS, totalNS) >= 1 {
 		a.warnings = append(a.warnings, fmt.Sprintf(
 			"%s: %.1f%% of GPU time could not be tied to a Python line: %s no launch or CPU-op record in the trace (the profiler may have dropped runtime events), %s launched with no Python frame active.",
 			name, pct(noRecordNS+noFrameNS, totalNS), plural(noRecord, "kernel has", "kernels have"), plural(noFrame, "was", "were")))

@@ -100,3 +100,26 @@ func BenchmarkAnalyze(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAnalyzeFile measures the whole analysis of the trace file named
+// by TRACETRIAGE_BENCH_TRACE (for example a 1 GB trace written by
+// `tracetriage gen`); it is skipped when the variable is unset. MB/s is of
+// the file's bytes.
+func BenchmarkAnalyzeFile(b *testing.B) {
+	path := os.Getenv("TRACETRIAGE_BENCH_TRACE")
+	if path == "" {
+		b.Skip("TRACETRIAGE_BENCH_TRACE is not set")
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Analyze(context.Background(), Options{Input: path}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

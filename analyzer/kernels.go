@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"cmp"
+	"github.com/tracetriage/tracetriage/analyzer/overlap"
 	"slices"
 	"sort"
 	"strconv"
@@ -10,32 +11,45 @@ import (
 
 // counter counts strings and remembers the order they first appeared, so
 // that ties go to the first seen (as Python's Counter.most_common does).
+// Consecutive adds are mostly of the same key, so the last one is checked
+// before the map.
 type counter struct {
 	keys   []string
-	counts map[string]int
+	counts []int
+	index  map[string]int // key -> position in keys
+	last   int
 }
 
 func (c *counter) add(k string, n int) {
-	if c.counts == nil {
-		c.counts = map[string]int{}
+	if len(c.keys) > 0 && c.keys[c.last] == k {
+		c.counts[c.last] += n
+		return
 	}
-	if _, ok := c.counts[k]; !ok {
+	if c.index == nil {
+		c.index = map[string]int{}
+	}
+	i, ok := c.index[k]
+	if !ok {
+		i = len(c.keys)
+		c.index[k] = i
 		c.keys = append(c.keys, k)
+		c.counts = append(c.counts, 0)
 	}
-	c.counts[k] += n
+	c.counts[i] += n
+	c.last = i
 }
 
 func (c *counter) merge(o *counter) {
-	for _, k := range o.keys {
-		c.add(k, o.counts[k])
+	for i, k := range o.keys {
+		c.add(k, o.counts[i])
 	}
 }
 
 func (c *counter) top() string {
 	best, n := "", -1
-	for _, k := range c.keys {
-		if c.counts[k] > n {
-			best, n = k, c.counts[k]
+	for i, k := range c.keys {
+		if c.counts[i] > n {
+			best, n = k, c.counts[i]
 		}
 	}
 	return best
@@ -59,15 +73,20 @@ type rowAgg struct {
 	launches  int
 	sites     map[string]*siteAgg
 	order     []*siteAgg
+	last      *siteAgg // the site of the latest add
 }
 
 func (r *rowAgg) site(location string) *siteAgg {
+	if r.last != nil && r.last.location == location {
+		return r.last
+	}
 	s := r.sites[location]
 	if s == nil {
 		s = &siteAgg{location: location}
 		r.sites[location] = s
 		r.order = append(r.order, s)
 	}
+	r.last = s
 	return s
 }
 
@@ -86,16 +105,19 @@ type stageAgg struct {
 	rows    map[string]*rowAgg
 	order   []*rowAgg
 	totalNS int64
-	// kernels are the formal kernels one by one, for the overlap analysis.
-	kernels []stageKernel
+	// kernels are the formal kernels one by one, for the overlap analysis
+	// (Scope and LaunchOp "" when unknown).
+	kernels []overlap.Kernel
+	// streams caches the stream labels of addInterval.
+	streams []streamLabel
 }
 
-// stageKernel is one kernel execution of a stage.
-type stageKernel struct {
-	name          string
-	stream        string
-	start, end    int64
-	scope, launch string // "" when unknown
+// streamLabel is the overlap stream label of a stream id (byTID false) or
+// of a thread's interned name (byTID true).
+type streamLabel struct {
+	id    int64
+	byTID bool
+	label string
 }
 
 func newStageAgg(stage string) *stageAgg {
@@ -128,19 +150,19 @@ func (s *stageAgg) add(name, category string, ts, dur int64) *rowAgg {
 // sorts s.kernels by start.
 func (s *stageAgg) busyNS() int64 {
 	ks := s.kernels
-	slices.SortFunc(ks, func(a, b stageKernel) int { return cmp.Compare(a.start, b.start) })
+	slices.SortFunc(ks, func(a, b overlap.Kernel) int { return cmp.Compare(a.Start, b.Start) })
 	var busy, curStart, curEnd int64
 	open := false
 	for _, k := range ks {
-		if !open || k.start > curEnd {
+		if !open || k.Start > curEnd {
 			if open {
 				busy += curEnd - curStart
 			}
-			curStart, curEnd, open = k.start, k.end, true
+			curStart, curEnd, open = k.Start, k.End, true
 			continue
 		}
-		if k.end > curEnd {
-			curEnd = k.end
+		if k.End > curEnd {
+			curEnd = k.End
 		}
 	}
 	if open {

@@ -37,7 +37,7 @@ func (a *analysis) addMappingTrace(l loaded) {
 		if k.Correlation != trace.NoID {
 			ran[k.Correlation] = true
 		}
-		st := p.stageOf[i]
+		st := p.stageAt(i)
 		if st == "" {
 			continue
 		}
@@ -65,7 +65,7 @@ func addCaptureLaunches(km *kernelMap, l loaded, p *prepared, kn *kernelNames, r
 	}
 	for i := range t.Launches {
 		ln := &t.Launches[i]
-		if ln.Kernel == 0 || ran[ln.Correlation] || isGraphLaunch(t.S(ln.Name)) {
+		if ln.Kernel == 0 || ran[ln.Correlation] || p.res.graphLaunch(ln.Name) {
 			continue
 		}
 		p.res.buf = p.res.frames.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur), p.res.buf)

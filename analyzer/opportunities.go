@@ -12,33 +12,61 @@ import (
 // stream (the stream id, else the thread the trace drew it on), its span,
 // and the line and CPU op that launched it when known.
 func (s *stageAgg) addInterval(t *trace.Trace, k *trace.Kernel, canon string, res resolution) {
-	stream := "tid=" + t.S(k.TID)
-	if k.Stream != trace.NoID {
-		stream = strconv.FormatInt(k.Stream, 10)
-	}
-	sk := stageKernel{name: canon, stream: stream, start: k.TS, end: k.TS + k.Dur}
+	sk := overlap.Kernel{Name: canon, Stream: s.streamLabel(t, k), Start: k.TS, End: k.TS + k.Dur}
 	if res.location != "" && res.location != GraphReplaySite {
-		sk.scope, sk.launch = res.location, res.cpuOp
+		sk.Scope, sk.LaunchOp = res.location, res.cpuOp
 	}
 	s.kernels = append(s.kernels, sk)
 }
 
-// overlapKernels converts the stage's kernels for the overlap analysis. A
-// kernel without a launch site of its own (a graph replay) takes the best
-// site of its row, which a mapping trace may have supplied.
-func (s *stageAgg) overlapKernels(st *Stage) []overlap.Kernel {
-	best := map[string]*Site{}
-	for i := range st.Kernels {
-		if k := &st.Kernels[i]; len(k.Sites) > 0 && k.Sites[0].Path != "" {
-			best[k.Name] = &k.Sites[0]
+// streamLabel returns the stream label of a kernel: its stream id, else
+// "tid=" and its thread. Labels are cached (a stage has few streams), so
+// kernels share one string per stream.
+func (s *stageAgg) streamLabel(t *trace.Trace, k *trace.Kernel) string {
+	id, byTID := k.Stream, k.Stream == trace.NoID
+	if byTID {
+		id = int64(k.TID)
+	}
+	for i := range s.streams {
+		if c := &s.streams[i]; c.id == id && c.byTID == byTID {
+			return c.label
 		}
 	}
-	out := make([]overlap.Kernel, len(s.kernels))
-	for i, k := range s.kernels {
-		out[i] = overlap.Kernel{Name: k.name, Stream: k.stream, Start: k.start, End: k.end, Scope: k.scope, LaunchOp: k.launch}
-		if k.scope == "" {
-			if b := best[k.name]; b != nil {
-				out[i].Scope, out[i].LaunchOp = SiteLocation(*b), b.CPUOp
+	label := "tid=" + t.S(k.TID)
+	if !byTID {
+		label = strconv.FormatInt(k.Stream, 10)
+	}
+	if len(s.streams) < maxCachedStreams {
+		s.streams = append(s.streams, streamLabel{id: id, byTID: byTID, label: label})
+	}
+	return label
+}
+
+// maxCachedStreams bounds the stream label cache of a stage, so that a
+// trace with very many streams does not make the lookup quadratic.
+const maxCachedStreams = 64
+
+// overlapKernels returns the stage's kernels for the overlap analysis,
+// completing them in place and handing them over (s.kernels is cleared).
+// A kernel without a launch site of its own (a graph replay) takes the
+// best site of its row, which a mapping trace may have supplied.
+func (s *stageAgg) overlapKernels(st *Stage) []overlap.Kernel {
+	type site struct{ scope, op string }
+	best := map[string]site{}
+	for i := range st.Kernels {
+		if k := &st.Kernels[i]; len(k.Sites) > 0 && k.Sites[0].Path != "" {
+			best[k.Name] = site{SiteLocation(k.Sites[0]), k.Sites[0].CPUOp}
+		}
+	}
+	out := s.kernels
+	s.kernels = nil
+	if len(best) == 0 {
+		return out
+	}
+	for i := range out {
+		if k := &out[i]; k.Scope == "" {
+			if b, ok := best[k.Name]; ok {
+				k.Scope, k.LaunchOp = b.scope, b.op
 			}
 		}
 	}
@@ -67,6 +95,7 @@ func addOpportunities(doc *Document, kernels [][]overlap.Kernel, catalog *fuse.C
 				v := overlap.BuildTimeline(ks, res.Rows[0].Representative, overlap.TimelineOptions{})
 				st.Timeline = &v
 			}
+			kernels[i] = nil // done with; let the collector take it
 		}
 		rows := make([]fuse.Kernel, len(st.Kernels))
 		for j, k := range st.Kernels {

@@ -14,61 +14,100 @@ import (
 // the replay started, not where the kernel was written.
 const GraphReplaySite = "graph replay (unattributed)"
 
-// threadFrames indexes the Python frames of one thread: positions sorted
-// by (start, end descending), so a parent precedes its children, with each
-// frame's enclosing frame. Frames of one thread nest, so the frames active
-// at time t are the last frame starting at or before t and those of its
-// ancestors that are still open at t.
-type threadFrames struct {
-	frames []int32 // indices into Trace.Frames
-	starts []int64
-	ends   []int64
-	parent []int32 // position of the enclosing frame, -1 for a root
-}
-
 // frameIndex answers "which Python frames were active on thread X at time
-// t" in O(log n + depth).
+// t" in O(log n + depth). It keeps what it needs of each frame (name,
+// start, end) so it does not refer to Trace.Frames once built. Frames are
+// grouped by thread; within a thread, positions are sorted by (start, end
+// descending), so a parent precedes its children, with each frame's
+// enclosing frame. Frames of one thread nest, so the frames active at time
+// t are the last frame starting at or before t and those of its ancestors
+// that are still open at t.
 type frameIndex struct {
 	t       *trace.Trace
-	threads map[trace.ThreadKey]*threadFrames
+	threads map[trace.ThreadKey]frameSpan
+	names   []trace.Str
+	starts  []int64
+	ends    []int64
+	parent  []int32 // position of the enclosing frame, -1 for a root
 	info    map[trace.Str]*frameInfo
 }
 
+// frameSpan is the positions [lo, hi) of one thread's frames.
+type frameSpan struct{ lo, hi int32 }
+
 func newFrameIndex(t *trace.Trace) *frameIndex {
-	fx := &frameIndex{t: t, threads: map[trace.ThreadKey]*threadFrames{}, info: map[trace.Str]*frameInfo{}}
-	for i := range t.Frames {
-		f := &t.Frames[i]
+	fx := &frameIndex{t: t, threads: map[trace.ThreadKey]frameSpan{}, info: map[trace.Str]*frameInfo{}}
+	fr := t.Frames
+	n := len(fr)
+	// Number the threads (consecutive frames are mostly of one thread, so
+	// the last lookup is remembered), count the frames of each, give each
+	// thread its range, then place the frames in trace order within their
+	// thread's range.
+	ids := map[trace.ThreadKey]int32{}
+	var keys []trace.ThreadKey
+	var last trace.ThreadKey
+	lastID := int32(-1)
+	thread := func(f *trace.Frame) int32 {
 		key := trace.ThreadKey{PID: f.PID, TID: f.TID}
-		tf := fx.threads[key]
-		if tf == nil {
-			tf = &threadFrames{}
-			fx.threads[key] = tf
+		if lastID >= 0 && key == last {
+			return lastID
 		}
-		tf.frames = append(tf.frames, int32(i))
+		id, ok := ids[key]
+		if !ok {
+			id = int32(len(keys))
+			ids[key] = id
+			keys = append(keys, key)
+		}
+		last, lastID = key, id
+		return id
 	}
-	for _, tf := range fx.threads {
-		fr := t.Frames
-		sort.Slice(tf.frames, func(a, b int) bool {
-			x, y := &fr[tf.frames[a]], &fr[tf.frames[b]]
+	var spans []frameSpan
+	for i := range fr {
+		id := thread(&fr[i])
+		if int(id) == len(spans) {
+			spans = append(spans, frameSpan{})
+		}
+		spans[id].hi++
+	}
+	var off int32
+	for id := range spans {
+		m := spans[id].hi
+		spans[id] = frameSpan{lo: off, hi: off}
+		off += m
+	}
+	order := make([]int32, n) // indices into fr
+	for i := range fr {
+		sp := &spans[thread(&fr[i])]
+		order[sp.hi] = int32(i)
+		sp.hi++
+	}
+	for id, key := range keys {
+		fx.threads[key] = spans[id]
+	}
+	fx.names, fx.starts, fx.ends, fx.parent = make([]trace.Str, n), make([]int64, n), make([]int64, n), make([]int32, n)
+	var stack []int32
+	for _, sp := range spans {
+		frames := order[sp.lo:sp.hi]
+		sort.Slice(frames, func(a, b int) bool {
+			x, y := &fr[frames[a]], &fr[frames[b]]
 			if x.TS != y.TS {
 				return x.TS < y.TS
 			}
 			return x.TS+x.Dur > y.TS+y.Dur
 		})
-		n := len(tf.frames)
-		tf.starts, tf.ends, tf.parent = make([]int64, n), make([]int64, n), make([]int32, n)
-		var stack []int32
-		for p, fi := range tf.frames {
+		stack = stack[:0]
+		for j, fi := range frames {
+			p := sp.lo + int32(j)
 			f := &fr[fi]
-			tf.starts[p], tf.ends[p] = f.TS, f.TS+f.Dur
-			for len(stack) > 0 && tf.ends[stack[len(stack)-1]] < tf.ends[p] {
+			fx.names[p], fx.starts[p], fx.ends[p] = f.Name, f.TS, f.TS+f.Dur
+			for len(stack) > 0 && fx.ends[stack[len(stack)-1]] < fx.ends[p] {
 				stack = stack[:len(stack)-1]
 			}
-			tf.parent[p] = -1
+			fx.parent[p] = -1
 			if len(stack) > 0 {
-				tf.parent[p] = stack[len(stack)-1]
+				fx.parent[p] = stack[len(stack)-1]
 			}
-			stack = append(stack, int32(p))
+			stack = append(stack, p)
 		}
 	}
 	return fx
@@ -84,18 +123,20 @@ func (fx *frameIndex) frame(name trace.Str) *frameInfo {
 	return &fi
 }
 
-// active appends to buf the frames (indices into Trace.Frames) open on a
-// thread at probe, outermost first: start <= probe and end >= probe-0.001µs.
+// active appends to buf the frames (positions in the index) open on a
+// thread at probe, outermost first: start <= probe and end >=
+// probe-0.001µs.
 func (fx *frameIndex) active(pid, tid trace.Str, probe int64, buf []int32) []int32 {
 	buf = buf[:0]
-	tf := fx.threads[trace.ThreadKey{PID: pid, TID: tid}]
-	if tf == nil {
+	sp, ok := fx.threads[trace.ThreadKey{PID: pid, TID: tid}]
+	if !ok {
 		return buf
 	}
-	p := sort.Search(len(tf.starts), func(i int) bool { return tf.starts[i] > probe }) - 1
-	for ; p >= 0; p = int(tf.parent[p]) {
-		if tf.ends[p] >= probe-probeOffsetNS {
-			buf = append(buf, tf.frames[p])
+	starts := fx.starts[sp.lo:sp.hi]
+	p := int(sp.lo) + sort.Search(len(starts), func(i int) bool { return starts[i] > probe }) - 1
+	for ; p >= int(sp.lo); p = int(fx.parent[p]) {
+		if fx.ends[p] >= probe-probeOffsetNS {
+			buf = append(buf, int32(p))
 		}
 	}
 	for i, j := 0, len(buf)-1; i < j; i, j = i+1, j-1 {
@@ -148,7 +189,10 @@ type resolver struct {
 	frames     *frameIndex
 	opsByExt   keyedIndex      // CPU ops by External id, sorted by start
 	launchByCo keyedIndex      // launches by correlation, sorted by start
-	extByCorr  map[int64]int64 // correlation -> External id
+	extByCorr  map[int64]int64 // correlation -> External id; nil until needed
+	// graphNames caches isGraphLaunch by interned name: 0 unknown, 1 no,
+	// 2 yes.
+	graphNames []int8
 	buf        []int32
 	// chains caches location and stack by the names of the active frames
 	// (4 bytes per interned name, outermost first).
@@ -158,47 +202,75 @@ type resolver struct {
 
 type chainSite struct{ location, stack string }
 
-func newResolver(t *trace.Trace) *resolver {
-	r := &resolver{
-		t: t, frames: newFrameIndex(t),
-		extByCorr: make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4),
-		chains:    map[string]chainSite{},
+// newResolver indexes t. With release, it drops t.Frames once the frame
+// index holds what it needs of them, and collects then and once the other
+// indices are built, so that freed memory serves what comes next instead
+// of the heap growing (a collection costs little: the trace's slices hold
+// no pointers).
+func newResolver(t *trace.Trace, release bool) *resolver {
+	fx := newFrameIndex(t)
+	if release && len(t.Frames) > 0 {
+		t.Frames = nil
+		collect(t.Bytes)
 	}
-	for i := range t.Launches {
-		l := &t.Launches[i]
-		if l.ExternalID != trace.NoID {
-			r.extByCorr[l.Correlation] = l.ExternalID
-		}
-	}
+	r := &resolver{t: t, frames: fx, chains: map[string]chainSite{}}
 	r.launchByCo = newKeyedIndex(len(t.Launches),
 		func(i int) (int64, int64) { return t.Launches[i].Correlation, t.Launches[i].TS })
-	for i := range t.Kernels {
-		k := &t.Kernels[i]
-		if k.ExternalID != trace.NoID && k.Correlation != trace.NoID {
-			if _, ok := r.extByCorr[k.Correlation]; !ok {
-				r.extByCorr[k.Correlation] = k.ExternalID
-			}
-		}
-	}
 	r.opsByExt = newKeyedIndex(len(t.CPUOps), func(i int) (int64, int64) {
 		o := &t.CPUOps[i]
 		ext := o.ExternalID
 		if ext == trace.NoID && o.Correlation != trace.NoID {
-			if e, ok := r.extByCorr[o.Correlation]; ok {
+			if e, ok := r.extOfCorrelation(o.Correlation); ok {
 				ext = e
 			}
 		}
 		return ext, o.TS
 	})
+	if release {
+		collect(t.Bytes) // the keyed indices' sort buffers
+	}
 	return r
 }
 
+// extOfCorrelation returns the External id that a launch (else a kernel)
+// with this correlation carries. The map is built on first use: events
+// usually carry their own External id, so most traces never need it.
+func (r *resolver) extOfCorrelation(corr int64) (int64, bool) {
+	if r.extByCorr == nil {
+		t := r.t
+		r.extByCorr = make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4)
+		for i := range t.Launches {
+			l := &t.Launches[i]
+			if l.ExternalID != trace.NoID {
+				r.extByCorr[l.Correlation] = l.ExternalID
+			}
+		}
+		for i := range t.Kernels {
+			k := &t.Kernels[i]
+			if k.ExternalID != trace.NoID && k.Correlation != trace.NoID {
+				if _, ok := r.extByCorr[k.Correlation]; !ok {
+					r.extByCorr[k.Correlation] = k.ExternalID
+				}
+			}
+		}
+	}
+	ext, ok := r.extByCorr[corr]
+	return ext, ok
+}
+
 // keyedIndex groups event indices by an id (External id, correlation):
-// the indices sorted by (id, start), with their ids alongside, so a group
-// is found by binary search. 12 bytes per event, no per-group allocation.
+// the indices sorted by (id, start). When the ids are dense (the usual
+// case: profilers count them up from a base), group k is idx[start[k-base]
+// : start[k-base+1]], found without a search; otherwise the ids are kept
+// alongside and a group is found by binary search. No per-group
+// allocation.
 type keyedIndex struct {
+	idx []int32
+	// Dense form.
+	base  int64
+	start []int32
+	// Sparse form (start == nil).
 	keys []int64
-	idx  []int32
 }
 
 // newKeyedIndex indexes n events by key(i) (events whose key is NoID are
@@ -223,15 +295,39 @@ func newKeyedIndex(n int, key func(i int) (id, ts int64)) keyedIndex {
 		}
 		return cmp.Compare(a.i, b.i)
 	})
-	x := keyedIndex{keys: make([]int64, len(es)), idx: make([]int32, len(es))}
+	x := keyedIndex{idx: make([]int32, len(es))}
 	for j, e := range es {
-		x.keys[j], x.idx[j] = e.id, e.i
+		x.idx[j] = e.i
+	}
+	if m := len(es); m > 0 && es[0].id >= 0 && es[m-1].id-es[0].id < int64(2*m+1024) {
+		x.base = es[0].id
+		span := es[m-1].id - x.base + 1
+		x.start = make([]int32, span+1)
+		j := 0
+		for d := int64(0); d <= span; d++ {
+			for j < m && es[j].id < x.base+d {
+				j++
+			}
+			x.start[d] = int32(j)
+		}
+		return x
+	}
+	x.keys = make([]int64, len(es))
+	for j, e := range es {
+		x.keys[j] = e.id
 	}
 	return x
 }
 
 // get returns the events with id k, sorted by start.
 func (x keyedIndex) get(k int64) []int32 {
+	if x.start != nil {
+		d := k - x.base
+		if k < x.base || d >= int64(len(x.start)-1) {
+			return nil
+		}
+		return x.idx[x.start[d]:x.start[d+1]]
+	}
 	lo, _ := slices.BinarySearch(x.keys, k)
 	hi := lo
 	for hi < len(x.keys) && x.keys[hi] == k {
@@ -247,7 +343,7 @@ func (r *resolver) externalID(k *trace.Kernel) int64 {
 		return k.ExternalID
 	}
 	if k.Correlation != trace.NoID {
-		if ext, ok := r.extByCorr[k.Correlation]; ok {
+		if ext, ok := r.extOfCorrelation(k.Correlation); ok {
 			return ext
 		}
 	}
@@ -275,6 +371,28 @@ func (r *resolver) launchIndex(k *trace.Kernel) int32 {
 	return l[i]
 }
 
+// graphLaunch is isGraphLaunch of an interned name, cached.
+func (r *resolver) graphLaunch(name trace.Str) bool {
+	if r.graphNames == nil {
+		r.graphNames = make([]int8, r.t.Strings.Len())
+	}
+	if int(name) >= len(r.graphNames) {
+		return isGraphLaunch(r.t.S(name))
+	}
+	switch r.graphNames[name] {
+	case 1:
+		return false
+	case 2:
+		return true
+	}
+	g := isGraphLaunch(r.t.S(name))
+	r.graphNames[name] = 1
+	if g {
+		r.graphNames[name] = 2
+	}
+	return g
+}
+
 // isGraphLaunch reports whether a runtime call replays a CUDA/HIP graph.
 func isGraphLaunch(name string) bool {
 	return strings.Contains(strings.ToLower(name), "graphlaunch")
@@ -293,7 +411,7 @@ func probeAt(ts, dur int64) int64 {
 // when its launch call (same correlation) ran. Kernels replayed from a
 // graph are not attributed to the graph launch call.
 func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolution {
-	if l != nil && isGraphLaunch(r.t.S(l.Name)) {
+	if l != nil && r.graphLaunch(l.Name) {
 		return resolution{location: GraphReplaySite, cpuOp: r.t.S(l.Name), attribution: AttrUnresolved}
 	}
 	cpuOp := ""
@@ -334,7 +452,7 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 	r.key = r.key[:0]
 	for _, fi := range r.buf {
-		n := r.t.Frames[fi].Name
+		n := r.frames.names[fi]
 		r.key = append(r.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	}
 	if c, ok := r.chains[string(r.key)]; ok {
@@ -346,11 +464,11 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 	var shown *frameInfo
 	shownPrio := 0
 	for _, fi := range r.buf {
-		f := &r.t.Frames[fi]
-		info := r.frames.frame(f.Name)
+		info := r.frames.frame(r.frames.names[fi])
+		ts, dur := r.frames.starts[fi], r.frames.ends[fi]-r.frames.starts[fi]
 		if best == nil || info.priority > best.priority ||
-			(info.priority == best.priority && (f.TS > bestTS || (f.TS == bestTS && f.Dur < bestDur))) {
-			best, bestTS, bestDur = info, f.TS, f.Dur
+			(info.priority == best.priority && (ts > bestTS || (ts == bestTS && dur < bestDur))) {
+			best, bestTS, bestDur = info, ts, dur
 		}
 		if info.priority > 0 {
 			stack = append(stack, info.location)
@@ -363,7 +481,7 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 		stack = stack[len(stack)-4:]
 	}
 	if len(stack) == 0 {
-		stack = []string{r.frames.frame(r.t.Frames[r.buf[len(r.buf)-1]].Name).location}
+		stack = []string{r.frames.frame(r.frames.names[r.buf[len(r.buf)-1]]).location}
 	}
 	loc := best.location
 	if !best.shown && shown != nil {

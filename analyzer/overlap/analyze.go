@@ -107,14 +107,18 @@ func us(ns int64) float64 { return float64(ns) / 1000 }
 func Analyze(kernels []Kernel, opts Options) *Result {
 	cats := classifyAll(kernels)
 	sw := sweep(kernels, cats)
+	// The breakdown only reads kernels, cats and sw, as do the families
+	// and rows: compute it on another core meanwhile.
+	done := make(chan Breakdown, 1)
+	go func() { done <- breakdown(kernels, cats, &sw) }()
 	res := &Result{
 		BusyUS:               us(sw.busy),
 		ConcurrentUS:         us(sw.concurrent),
 		MaxConcurrentStreams: sw.maxStreams,
 		Families:             aggregate(kernels, cats, sw),
-		Breakdown:            breakdown(kernels, cats),
 	}
 	res.Rows = selectRows(kernels, cats, res, opts)
+	res.Breakdown = <-done
 	return res
 }
 
@@ -122,6 +126,7 @@ func Analyze(kernels []Kernel, opts Options) *Result {
 type sweepResult struct {
 	busy, concurrent int64
 	maxStreams       int
+	streams          int // distinct streams of all kernels
 	hidden, excl     []int64
 	hiddenByCompute  []int64
 	// overlapWith maps (name id of a kernel, name id of its dominant
@@ -175,6 +180,7 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		}
 		points = append(points, point{k.Start, true, i}, point{k.End, false, i})
 	}
+	res.streams = len(streamID)
 	slices.SortFunc(points, func(a, b point) int {
 		if c := cmp.Compare(a.t, b.t); c != 0 {
 			return c
@@ -188,29 +194,35 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		return cmp.Compare(a.idx, b.idx)
 	})
 
-	active := []int{}          // kernel indexes
-	pos := make([]int, n)      // position of a kernel in active
-	perStream := map[int]int{} // active kernels per stream id
-	computePerStream := map[int]int{}
+	active := []int{}     // kernel indexes
+	pos := make([]int, n) // position of a kernel in active
+	// Active kernels (and active compute kernels) per stream id, with the
+	// number of streams where that count is not zero.
+	perStream := make([]int, len(streamID))
+	computePerStream := make([]int, len(streamID))
+	busyStreams, computeStreams := 0, 0
 	var prev int64
 	for pi, p := range points {
 		if pi > 0 && p.t > prev && len(active) > 0 {
 			seg := p.t - prev
 			res.busy += seg
-			streams := len(perStream)
+			streams := busyStreams
 			res.maxStreams = max(res.maxStreams, streams)
 			if streams >= 2 {
 				res.concurrent += seg
 				best, second := dominantPair(active, kernels, cats, sid)
 				onlyComputeStream := -1
-				if len(computePerStream) == 1 {
-					for s := range computePerStream {
-						onlyComputeStream = s
+				if computeStreams == 1 {
+					for s, c := range computePerStream {
+						if c > 0 {
+							onlyComputeStream = s
+							break
+						}
 					}
 				}
 				for _, i := range active {
 					res.hidden[i] += seg
-					if len(computePerStream) >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i]) {
+					if computeStreams >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i]) {
 						res.hiddenByCompute[i] += seg
 					}
 					dom := best
@@ -232,9 +244,13 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		if p.start {
 			pos[i] = len(active)
 			active = append(active, i)
-			perStream[sid[i]]++
+			if perStream[sid[i]]++; perStream[sid[i]] == 1 {
+				busyStreams++
+			}
 			if cats[i] == Compute {
-				computePerStream[sid[i]]++
+				if computePerStream[sid[i]]++; computePerStream[sid[i]] == 1 {
+					computeStreams++
+				}
 			}
 			continue
 		}
@@ -243,11 +259,11 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		pos[last] = pos[i]
 		active = active[:len(active)-1]
 		if perStream[sid[i]]--; perStream[sid[i]] == 0 {
-			delete(perStream, sid[i])
+			busyStreams--
 		}
 		if cats[i] == Compute {
 			if computePerStream[sid[i]]--; computePerStream[sid[i]] == 0 {
-				delete(computePerStream, sid[i])
+				computeStreams--
 			}
 		}
 	}
@@ -290,18 +306,21 @@ func dominantPair(active []int, kernels []Kernel, cats []string, sid []int) (bes
 // aggregate builds the kernel families, sorted by total time descending
 // (then name).
 func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
-	index := map[string]int{}
+	famOf := make([]int, len(sw.names)) // by name id; -1 until seen
+	for i := range famOf {
+		famOf[i] = -1
+	}
 	fams := []Family{}
-	scopes := map[string]map[string]int{}
-	ops := map[string]map[string]int{}
-	for i, k := range kernels {
-		fi, ok := index[k.Name]
-		if !ok {
+	var scopes, ops []tally // by family
+	for i := range kernels {
+		k := &kernels[i]
+		fi := famOf[sw.nameIDs[i]]
+		if fi < 0 {
 			fi = len(fams)
-			index[k.Name] = fi
+			famOf[sw.nameIDs[i]] = fi
 			fams = append(fams, Family{Name: k.Name, Category: cats[i], Representative: i})
-			scopes[k.Name] = map[string]int{}
-			ops[k.Name] = map[string]int{}
+			scopes = append(scopes, tally{})
+			ops = append(ops, tally{})
 		}
 		f := &fams[fi]
 		f.Launches++
@@ -313,14 +332,14 @@ func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
 			f.Representative = i
 		}
 		if k.Scope != "" {
-			scopes[k.Name][k.Scope]++
+			scopes[fi].add(k.Scope)
 		}
 		if k.LaunchOp != "" {
-			ops[k.Name][k.LaunchOp]++
+			ops[fi].add(k.LaunchOp)
 		}
 	}
 	for pair, t := range sw.overlapWith {
-		f := &fams[index[sw.names[pair[0]]]]
+		f := &fams[famOf[pair[0]]]
 		if f.overlapWith == nil {
 			f.overlapWith = map[string]int64{}
 		}
@@ -335,8 +354,8 @@ func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
 		if name, t := mostCommon(f.overlapWith); name != "" {
 			f.OverlappedWith, f.OverlappedWithUS = name, us(t)
 		}
-		f.Scope = orDefault(mostCommonCount(scopes[f.Name]), Unmapped)
-		f.LaunchOp = orDefault(mostCommonCount(ops[f.Name]), NoLaunchOp)
+		f.Scope = orDefault(mostCommonCount(scopes[i].counts()), Unmapped)
+		f.LaunchOp = orDefault(mostCommonCount(ops[i].counts()), NoLaunchOp)
 	}
 	slices.SortStableFunc(fams, func(a, b Family) int {
 		if c := cmp.Compare(b.totalNS, a.totalNS); c != 0 {
@@ -345,6 +364,40 @@ func aggregate(kernels []Kernel, cats []string, sw sweepResult) []Family {
 		return cmp.Compare(a.Name, b.Name)
 	})
 	return fams
+}
+
+// tally counts strings. Runs of one string (the usual case: a family's
+// kernels mostly share scope and launch op) are counted before they reach
+// the map.
+type tally struct {
+	m    map[string]int
+	last string
+	n    int // pending count of last
+}
+
+func (t *tally) add(k string) {
+	if t.n > 0 && k == t.last {
+		t.n++
+		return
+	}
+	t.flush()
+	t.last, t.n = k, 1
+}
+
+func (t *tally) flush() {
+	if t.n > 0 {
+		if t.m == nil {
+			t.m = map[string]int{}
+		}
+		t.m[t.last] += t.n
+		t.n = 0
+	}
+}
+
+// counts returns the counts (nil when none).
+func (t *tally) counts() map[string]int {
+	t.flush()
+	return t.m
 }
 
 // Placeholders for unknown scopes and launch ops.

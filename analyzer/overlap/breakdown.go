@@ -109,92 +109,171 @@ func subtract(u, v []interval) int64 {
 
 // BreakdownOf computes the temporal breakdown of a stage's kernels.
 func BreakdownOf(kernels []Kernel) Breakdown {
-	return breakdown(kernels, classifyAll(kernels))
+	return breakdown(kernels, classifyAll(kernels), nil)
 }
 
-func breakdown(kernels []Kernel, cats []string) Breakdown {
+// breakdown computes the temporal breakdown. When sw is the sweep of the
+// same kernels, its busy and concurrent times (the same unions) and its
+// name and stream ids are reused instead of recomputed.
+func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	var b Breakdown
-	if len(kernels) == 0 {
+	n := len(kernels)
+	if n == 0 {
 		return b
 	}
-	all := make([]interval, 0, len(kernels))
-	var compute, comm, mem, other, computation []interval
-	computationByStream := map[string][]interval{}
-	copyEngine := map[string]bool{} // memcpy/memset by name, cached
-	streams := map[string]bool{}
+	// The category lists share one backing array, cut by category counts
+	// with communication last; union works in place within each part.
+	var counts [4]int
+	for i := range kernels {
+		counts[categoryBucket(cats[i])]++
+	}
+	buf := make([]interval, n)
+	var parts [4][]interval
+	off := 0
+	for c, m := range counts {
+		parts[c] = buf[off : off : off+m]
+		off += m
+	}
+	// computing[i]: kernel i counts as computation for the communication
+	// measures (neither communication nor copy-engine work).
+	computing := make([]bool, n)
+	var copyEngineByID []int8 // by sweep name id: 0 unknown, 1 no, 2 yes
+	var copyEngine map[string]bool
+	if sw != nil {
+		copyEngineByID = make([]int8, len(sw.names))
+	} else {
+		copyEngine = map[string]bool{}
+	}
+	var streams map[string]bool
+	if sw == nil {
+		streams = map[string]bool{}
+	}
 	first, last := kernels[0].Start, kernels[0].Start
 	var sum int64
-	for i, k := range kernels {
+	for i := range kernels {
+		k := &kernels[i]
 		iv := interval{k.Start, k.Start + k.dur()}
 		first, last = min(first, iv.start), max(last, iv.end)
 		sum += iv.end - iv.start
-		streams[k.Stream] = true
-		all = append(all, iv)
-		switch cats[i] {
-		case Compute, Elementwise:
-			compute = append(compute, iv)
-		case Communication:
-			comm = append(comm, iv)
-		case Memory:
-			mem = append(mem, iv)
-		default:
-			other = append(other, iv)
+		if streams != nil {
+			streams[k.Stream] = true
 		}
-		ce, ok := copyEngine[k.Name]
-		if !ok {
-			ce = isCopyEngine(k.Name)
-			copyEngine[k.Name] = ce
+		c := categoryBucket(cats[i])
+		parts[c] = append(parts[c], iv)
+		if cats[i] == Communication {
+			continue
 		}
-		if cats[i] != Communication && !ce {
-			computation = append(computation, iv)
-			computationByStream[k.Stream] = append(computationByStream[k.Stream], iv)
+		var ce bool
+		if sw != nil {
+			id := sw.nameIDs[i]
+			if copyEngineByID[id] == 0 {
+				copyEngineByID[id] = 1
+				if isCopyEngine(k.Name) {
+					copyEngineByID[id] = 2
+				}
+			}
+			ce = copyEngineByID[id] == 2
+		} else {
+			var ok bool
+			if ce, ok = copyEngine[k.Name]; !ok {
+				ce = isCopyEngine(k.Name)
+				copyEngine[k.Name] = ce
+			}
+		}
+		if !ce {
+			computing[i] = true
 		}
 	}
 	b.SpanUS = us(last - first)
-	busy := length(union(all))
+	var busy, conc int64
+	if sw != nil {
+		busy, conc = sw.busy, sw.concurrent
+		b.Streams = sw.streams
+	} else {
+		all := make([]interval, n)
+		for i := range kernels {
+			all[i] = interval{kernels[i].Start, kernels[i].Start + kernels[i].dur()}
+		}
+		busy = length(union(all))
+		conc = concurrent(kernels)
+		b.Streams = len(streams)
+	}
 	b.BusyUS = us(busy)
 	b.IdleUS = us(last - first - busy)
 	b.BusyPct = 100 * ratio(b.BusyUS, b.SpanUS)
 	b.KernelTimeUS = us(sum)
-	b.Streams = len(streams)
-	b.ComputeUS = us(length(union(compute)))
-	commU := union(comm)
+	b.ComputeUS = us(length(union(parts[bucketCompute])))
+	commU := union(parts[bucketComm])
 	b.CommunicationUS = us(length(commU))
-	b.MemoryUS = us(length(union(mem)))
-	b.OtherUS = us(length(union(other)))
-	b.ExposedCommunicationUS = us(subtract(commU, union(computation)))
+	b.MemoryUS = us(length(union(parts[bucketMemory])))
+	b.OtherUS = us(length(union(parts[bucketOther])))
 
 	// Concurrency: time with two or more streams busy.
-	b.ConcurrentUS = us(concurrent(kernels))
+	b.ConcurrentUS = us(conc)
+
+	if len(commU) == 0 {
+		// No communication time: nothing is exposed and there is no
+		// communication kernel to be overlapped.
+		return b
+	}
+	// The parts before communication are no longer needed: the
+	// computation intervals (never communication) fit in their place.
+	computation := buf[: 0 : n-counts[bucketComm]]
+	for i := range kernels {
+		if computing[i] {
+			computation = append(computation, interval{kernels[i].Start, kernels[i].Start + kernels[i].dur()})
+		}
+	}
+	compU := union(computation)
+	b.ExposedCommunicationUS = us(subtract(commU, compU))
 
 	// Comm-comp overlap per communication kernel, against the union of
 	// computation on the other streams.
-	if len(comm) > 0 {
-		otherStreams := map[string][]interval{}
-		var commSum, overlapped int64
-		for i, k := range kernels {
-			if cats[i] != Communication || k.dur() == 0 {
-				continue
-			}
-			u, ok := otherStreams[k.Stream]
-			if !ok {
-				var ivs []interval
-				for s, list := range computationByStream {
-					if s != k.Stream {
-						ivs = append(ivs, list...)
-					}
-				}
-				u = union(ivs)
-				otherStreams[k.Stream] = u
-			}
-			commSum += k.dur()
-			overlapped += covered(u, k.Start, k.End)
+	otherStreams := map[string][]interval{}
+	var commSum, overlapped int64
+	for i := range kernels {
+		k := &kernels[i]
+		if cats[i] != Communication || k.dur() == 0 {
+			continue
 		}
-		b.CommunicationKernelUS = us(commSum)
-		b.CommunicationOverlappedUS = us(overlapped)
-		b.CommunicationOverlappedPct = 100 * ratio(b.CommunicationOverlappedUS, b.CommunicationKernelUS)
+		u, ok := otherStreams[k.Stream]
+		if !ok {
+			var ivs []interval
+			for j := range kernels {
+				if computing[j] && kernels[j].Stream != k.Stream {
+					ivs = append(ivs, interval{kernels[j].Start, kernels[j].Start + kernels[j].dur()})
+				}
+			}
+			u = union(ivs)
+			otherStreams[k.Stream] = u
+		}
+		commSum += k.dur()
+		overlapped += covered(u, k.Start, k.End)
 	}
+	b.CommunicationKernelUS = us(commSum)
+	b.CommunicationOverlappedUS = us(overlapped)
+	b.CommunicationOverlappedPct = 100 * ratio(b.CommunicationOverlappedUS, b.CommunicationKernelUS)
 	return b
+}
+
+// Category buckets of the breakdown.
+const (
+	bucketCompute = iota
+	bucketMemory
+	bucketOther
+	bucketComm // last: see breakdown
+)
+
+func categoryBucket(cat string) int {
+	switch cat {
+	case Compute, Elementwise:
+		return bucketCompute
+	case Communication:
+		return bucketComm
+	case Memory:
+		return bucketMemory
+	}
+	return bucketOther
 }
 
 // isCopyEngine reports whether a GPU activity is a memcpy or memset
