@@ -13,8 +13,9 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go test -count=1 ./...
-# Concurrent parts: the parallel loader and the servers.
-race_pkgs=$(go list ./... | grep -E '/(analyzer/trace|mcp|lsp|live)$' || true)
+# Concurrent parts: the engine (breakdown beside the sweep), the parallel
+# loader and the servers.
+race_pkgs=$(go list ./... | grep -E '/(analyzer|analyzer/trace|mcp|lsp|live)$' || true)
 if [ -n "$race_pkgs" ]; then
   go test -race -count=1 -short $race_pkgs
 fi
