@@ -51,7 +51,7 @@ func TestGroundTruth(t *testing.T) {
 				t.Errorf("%d kernel rows, truth %d", len(rows), len(truth.Kernels))
 			}
 			for _, want := range truth.Kernels {
-				got, ok := rows[want.Name]
+				got, ok := rows[analyzer.CanonicalKernelName(want.Name)]
 				if !ok {
 					t.Errorf("no row for %s", want.Name)
 					continue

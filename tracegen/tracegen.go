@@ -13,7 +13,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
-	"strings"
 )
 
 // Options describe the trace to write.
@@ -36,6 +35,8 @@ type Options struct {
 
 // KernelTruth is what the generator knows about one kernel name.
 type KernelTruth struct {
+	// Name is the kernel name exactly as the trace writes it; the analysis
+	// shows it under its canonical form (analyzer.CanonicalKernelName).
 	Name     string `json:"name"`
 	Category string `json:"category"`
 	TotalNS  int64  `json:"total_ns"`
@@ -157,27 +158,6 @@ func profileFor(framework string) (profile, error) {
 		}, nil
 	}
 	return profile{}, fmt.Errorf("%w: framework %q: use sglang, vllm or trtllm", ErrOptions, framework)
-}
-
-// canonical strips a "void ...(args)" kernel name's parameter list, as the
-// analysis does, so the truth keys match its rows.
-func canonical(name string) string {
-	if !strings.HasPrefix(name, "void ") || !strings.HasSuffix(name, ")") {
-		return name
-	}
-	depth := 0
-	for i := len(name) - 1; i >= 0; i-- {
-		switch name[i] {
-		case ')':
-			depth++
-		case '(':
-			depth--
-			if depth == 0 {
-				return strings.TrimRight(name[:i], " ")
-			}
-		}
-	}
-	return name
 }
 
 // Write writes a trace to w and returns its ground truth.
@@ -489,7 +469,7 @@ func (g *gen) op(o op, ts, dur int64, parent int64) {
 			strconv.Itoa(stream)+`, "correlation": `+strconv.FormatInt(corr, 10)+`, "registers per thread": 32, "grid": [132, 1, 1], "block": [128, 1, 1]`))
 	g.flow("f", corr, 0, stream, kts)
 
-	name := canonical(o.kernel)
+	name := o.kernel
 	kt := g.truth[name]
 	if kt == nil {
 		kt = &KernelTruth{Name: name, Category: o.category, Path: o.file, Line: o.line, Function: o.fn, CPUOp: o.cpuOp, Stream: stream}

@@ -40,7 +40,7 @@ func TestTruthMatchesLoadedTrace(t *testing.T) {
 				got := map[string]int64{}
 				count := map[string]int{}
 				for _, k := range tr.Kernels {
-					n := canonical(tr.S(k.Name))
+					n := tr.S(k.Name)
 					got[n] += k.Dur
 					count[n]++
 				}

@@ -3,7 +3,6 @@ package overlap
 import (
 	"context"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
@@ -25,32 +24,11 @@ func loadTestKernels(t testing.TB, path string) []Kernel {
 			stream = strconv.FormatInt(k.Stream, 10)
 		}
 		ks = append(ks, Kernel{
-			Name:   testCanonicalName(tr.S(k.Name)),
+			Name:   trace.CanonicalKernelName(tr.S(k.Name)),
 			Stream: tr.S(k.PID) + ":" + stream,
 			Start:  k.TS,
 			End:    k.End(),
 		})
 	}
 	return ks
-}
-
-// testCanonicalName strips the parameter list of "void name<...>(...)"
-// kernel names, as the engine's canonical names do, so that families group
-// the same way in these tests.
-func testCanonicalName(name string) string {
-	if !strings.HasPrefix(name, "void ") || !strings.HasSuffix(name, ")") {
-		return name
-	}
-	depth := 0
-	for i := len(name) - 1; i >= 0; i-- {
-		switch name[i] {
-		case ')':
-			depth++
-		case '(':
-			if depth--; depth == 0 {
-				return name[:i]
-			}
-		}
-	}
-	return name
 }
