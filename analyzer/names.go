@@ -127,6 +127,34 @@ var noisePrefixes = []string{
 	"asyncio/", "selectors.py(", "queue.py(", "socket.py(", "tqdm/_monitor.py(", "<string>(", "<built-in method ",
 }
 
+// frameworkRanks are the priorities both rankings give a location under a
+// serving framework's source tree (triage-behaviour.md §7.3).
+var frameworkRanks = []struct {
+	prefix string
+	rank   int
+}{
+	{"python/sglang/", 300}, {"sglang/", 290}, {"vllm/", 285}, {"tensorrt_llm/", 280}, {"sgl_kernel/", 260},
+}
+
+// frameworkRank ranks a normalised location under a framework's tree,
+// less the low-signal penalty; ok is false outside every framework tree.
+func frameworkRank(norm string) (rank int, ok bool) {
+	for _, f := range frameworkRanks {
+		if strings.HasPrefix(norm, f.prefix) {
+			return f.rank - lowSignalPenalty(norm), true
+		}
+	}
+	return 0, false
+}
+
+// lowSignalPenalty is what a low-signal location loses in either ranking.
+func lowSignalPenalty(location string) int {
+	if lowSignal(location) {
+		return 80
+	}
+	return 0
+}
+
 // framePriority ranks a frame as a launch site (triage-behaviour.md §7.3).
 func framePriority(raw, norm string) int {
 	for _, p := range noisePrefixes {
@@ -134,23 +162,13 @@ func framePriority(raw, norm string) int {
 			return -20
 		}
 	}
-	penalty := 0
-	if lowSignal(norm) {
-		penalty = 80
+	if p, ok := frameworkRank(norm); ok {
+		return p
+	}
+	if strings.HasPrefix(norm, "triton_kernels/") {
+		return 220 - lowSignalPenalty(norm)
 	}
 	switch {
-	case strings.HasPrefix(norm, "python/sglang/"):
-		return 300 - penalty
-	case strings.HasPrefix(norm, "sglang/"):
-		return 290 - penalty
-	case strings.HasPrefix(norm, "vllm/"):
-		return 285 - penalty
-	case strings.HasPrefix(norm, "tensorrt_llm/"):
-		return 280 - penalty
-	case strings.HasPrefix(norm, "sgl_kernel/"):
-		return 260 - penalty
-	case strings.HasPrefix(norm, "triton_kernels/"):
-		return 220 - penalty
 	case strings.HasPrefix(norm, "triton/runtime/"), strings.HasPrefix(norm, "triton/backends/"),
 		strings.HasPrefix(norm, "torch/_ops.py"), strings.HasPrefix(norm, "torch/nn/modules/module.py"):
 		return 0
@@ -184,21 +202,11 @@ func sourcePriority(location string) int {
 	if location == "" || location == "unresolved" {
 		return -100
 	}
-	penalty := 0
-	if lowSignal(location) {
-		penalty = 80
+	if p, ok := frameworkRank(location); ok {
+		return p
 	}
+	penalty := lowSignalPenalty(location)
 	switch {
-	case strings.HasPrefix(location, "python/sglang/"):
-		return 300 - penalty
-	case strings.HasPrefix(location, "sglang/"):
-		return 290 - penalty
-	case strings.HasPrefix(location, "vllm/"):
-		return 285 - penalty
-	case strings.HasPrefix(location, "tensorrt_llm/"):
-		return 280 - penalty
-	case strings.HasPrefix(location, "sgl_kernel/"):
-		return 260 - penalty
 	case strings.HasPrefix(location, "python/"):
 		return 180 - penalty
 	case generatedCode(location):
