@@ -12,16 +12,10 @@ import (
 // an indentation scan of the document; nested functions count towards the
 // functions around them too.
 func (s *Server) CodeLens(_ context.Context, p *protocol.CodeLensParams) ([]protocol.CodeLens, error) {
-	snap := s.snapshot()
-	key := snap.fileFor(p.TextDocument.URI)
-	if key == "" {
-		return nil, nil
-	}
-	text, ok := s.docText(p.TextDocument.URI)
+	snap, key, lines, ok := s.indexedDocument(p.TextDocument.URI)
 	if !ok {
 		return nil, nil
 	}
-	lines := splitLines(text)
 	known := snap.index.Lines(key)
 	var out []protocol.CodeLens
 	for _, f := range pyFunctions(lines) {

@@ -11,16 +11,10 @@ import (
 // InlayHint puts the GPU time and share of the headline stage at the end of
 // every line in the range that launched kernels: "⏱ 1.30 ms · 31.5%".
 func (s *Server) InlayHint(_ context.Context, p *protocol.InlayHintParams) ([]protocol.InlayHint, error) {
-	snap := s.snapshot()
-	key := snap.fileFor(p.TextDocument.URI)
-	if key == "" {
-		return nil, nil
-	}
-	text, ok := s.docText(p.TextDocument.URI)
+	snap, key, lines, ok := s.indexedDocument(p.TextDocument.URI)
 	if !ok {
 		return nil, nil
 	}
-	lines := splitLines(text)
 	from, to := int(p.Range.Start.Line), int(p.Range.End.Line)
 	var nums []int
 	for n, li := range snap.index.Lines(key) {

@@ -458,6 +458,21 @@ func (s *Server) snapshot() snapshot {
 	return snapshot{index: s.index, roots: s.roots, cfg: s.cfg}
 }
 
+// indexedDocument returns the current analysis, the index key and the
+// lines of an open document that the analysis knows; ok is false for a
+// file the trace never mentions or a document that is not open.
+func (s *Server) indexedDocument(u uri.URI) (snap snapshot, key string, lines []string, ok bool) {
+	snap = s.snapshot()
+	if key = snap.fileFor(u); key == "" {
+		return snap, "", nil, false
+	}
+	text, ok := s.docText(u)
+	if !ok {
+		return snap, "", nil, false
+	}
+	return snap, key, splitLines(text), true
+}
+
 // docText returns the open document's text, or the file on disk.
 func (s *Server) docText(u uri.URI) (string, bool) {
 	s.mu.Lock()
