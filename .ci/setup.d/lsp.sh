@@ -12,9 +12,10 @@ if ! command -v nvim >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends neovim >/dev/null
 fi
 
-if ! command -v npm >/dev/null 2>&1; then
-  echo "lsp setup: npm is missing; install Node.js to run the LSP client tests" >&2
-  exit 1
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
 if [ ! -d lsp/e2e/node_modules/vscode-languageserver-protocol ]; then
   (cd lsp/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
