@@ -56,6 +56,10 @@ type Options struct {
 	// Progress, when set, is called now and then while traces load with the
 	// bytes read so far and the total (0 when unknown).
 	Progress func(done, total int64)
+	// PIDSubstring, when set, restricts the overlap analysis of each formal
+	// trace to the busiest GPU process whose id contains it; the kernel
+	// table keeps its own process choice (triage-behaviour.md §1.1, §5).
+	PIDSubstring string
 }
 
 // Sentinel errors of Analyze; front-ends map them to their own error
@@ -157,7 +161,7 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 		}
 	}
 	collect(loadedBytes)
-	kernels, err := buildStages(ctx, doc, formal, mapping)
+	kernels, err := buildStages(ctx, doc, formal, mapping, opts.PIDSubstring)
 	formal, mapping = nil, nil
 	if err != nil {
 		return nil, err
@@ -185,8 +189,10 @@ func collect(traceBytes int64) {
 
 // buildStages computes the stages and warnings of doc from loaded traces,
 // and returns each stage's kernels for the overlap analysis.
-func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded) ([][]overlap.Kernel, error) {
-	a := &analysis{locs: map[string]*frameInfo{}, stages: map[string]*stageAgg{}}
+// pidSubstring restricts the overlap kernels to a process (see
+// Options.PIDSubstring).
+func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded, pidSubstring string) ([][]overlap.Kernel, error) {
+	a := &analysis{locs: map[string]*frameInfo{}, stages: map[string]*stageAgg{}, pidSubstring: pidSubstring}
 	if len(mapping) > 0 {
 		a.mapping = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
 		for _, l := range mapping {
@@ -317,6 +323,8 @@ type analysis struct {
 	capture  *kernelMap
 	warnings []string
 	graph    []graphReplay
+	// pidSubstring: see Options.PIDSubstring.
+	pidSubstring string
 }
 
 // graphReplay remembers the graph-replayed kernels of one trace.
@@ -357,6 +365,16 @@ func (kn *kernelNames) get(t *trace.Trace, id trace.Str) (string, string) {
 // (triage-behaviour.md §5): the busiest of those whose id names TP rank 0,
 // else the busiest overall, with its share of all kernel time.
 func pickProcess(t *trace.Trace) (trace.Str, int, float64) {
+	best, n, share, _ := pickProcessBy(t, func(name string) bool {
+		return strings.Contains(name, "TP00") || strings.Contains(name, "TP-0")
+	})
+	return best, n, share
+}
+
+// pickProcessBy returns the busiest GPU process whose id satisfies prefer
+// (else the busiest overall), the number of processes, the chosen one's
+// share of kernel time, and whether any process satisfied prefer.
+func pickProcessBy(t *trace.Trace, prefer func(string) bool) (trace.Str, int, float64, bool) {
 	sums := map[trace.Str]int64{}
 	var total int64
 	for i := range t.Kernels {
@@ -368,11 +386,10 @@ func pickProcess(t *trace.Trace) (trace.Str, int, float64) {
 		pids = append(pids, p)
 	}
 	sort.Slice(pids, func(i, j int) bool { return t.S(pids[i]) < t.S(pids[j]) })
-	best, found := trace.Str(0), false
+	best, found, matched := trace.Str(0), false, false
 	for _, preferOnly := range []bool{true, false} {
 		for _, p := range pids {
-			name := t.S(p)
-			if preferOnly && !strings.Contains(name, "TP00") && !strings.Contains(name, "TP-0") {
+			if preferOnly && !prefer(t.S(p)) {
 				continue
 			}
 			if !found || sums[p] > sums[best] {
@@ -380,10 +397,25 @@ func pickProcess(t *trace.Trace) (trace.Str, int, float64) {
 			}
 		}
 		if found {
+			matched = preferOnly
 			break
 		}
 	}
-	return best, len(pids), pct(sums[best], total)
+	return best, len(pids), pct(sums[best], total), matched
+}
+
+// processNames lists the GPU process ids of t's kernels, sorted.
+func processNames(t *trace.Trace) []string {
+	seen := map[trace.Str]bool{}
+	var out []string
+	for i := range t.Kernels {
+		if p := t.Kernels[i].PID; !seen[p] {
+			seen[p] = true
+			out = append(out, t.S(p))
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // prepared holds what the formal and mapping passes share for one trace.
@@ -394,23 +426,28 @@ type prepared struct {
 	// stageIDs holds per kernel index its stage as an index into stages,
 	// whose first entry is "" (kernels of other processes, left out).
 	stageIDs []int32
-	stages   []string
-	launchOf []int32 // per kernel index: its launch event; -1 none; -2 not looked up
-	res      *resolver
+	// overlapPID is the process of the overlap analysis; when it differs
+	// from pid, overlapIDs holds its kernels' stages like stageIDs.
+	overlapPID trace.Str
+	overlapIDs []int32
+	stages     []string
+	launchOf   []int32 // per kernel index: its launch event; -1 none; -2 not looked up
+	res        *resolver
 }
 
 // stageAt returns kernel i's stage ("" when left out).
 func (p *prepared) stageAt(i int) string { return p.stages[p.stageIDs[i]] }
 
-// setStage sets kernel i's stage (a handful of distinct names).
-func (p *prepared) setStage(i int, name string) {
+// setStage sets kernel i's stage (a handful of distinct names) in ids
+// (stageIDs or overlapIDs).
+func (p *prepared) setStage(ids []int32, i int, name string) {
 	for id, s := range p.stages {
 		if s == name {
-			p.stageIDs[i] = int32(id)
+			ids[i] = int32(id)
 			return
 		}
 	}
-	p.stageIDs[i] = int32(len(p.stages))
+	ids[i] = int32(len(p.stages))
 	p.stages = append(p.stages, name)
 }
 
@@ -437,26 +474,44 @@ func (a *analysis) prepare(l loaded) *prepared {
 		return p
 	}
 	p.pid, p.npids, p.pidShare = pickProcess(t)
+	p.overlapPID = p.pid
+	if sub := a.pidSubstring; sub != "" {
+		var matched bool
+		p.overlapPID, _, _, matched = pickProcessBy(t, func(name string) bool { return strings.Contains(name, sub) })
+		if !matched {
+			a.warnings = append(a.warnings, fmt.Sprintf(
+				"%s: no GPU process id contains %q (processes: %s); the overlap analysis covers process %s.",
+				filepath.Base(t.Path), sub, strings.Join(processNames(t), ", "), t.S(p.overlapPID)))
+		}
+		if p.overlapPID != p.pid {
+			p.overlapIDs = make([]int32, len(t.Kernels))
+		}
+	}
 	var si *stageIndex
 	if l.target.Stage == StageAll {
 		si = newStageIndex(t)
 	}
 	for i := range t.Kernels {
 		k := &t.Kernels[i]
-		if k.PID != p.pid {
+		ids := p.stageIDs
+		switch {
+		case k.PID == p.pid:
+		case p.overlapIDs != nil && k.PID == p.overlapPID:
+			ids = p.overlapIDs
+		default:
 			continue
 		}
 		switch {
 		case l.target.Stage != StageAll:
-			p.setStage(i, l.target.Stage)
+			p.setStage(ids, i, l.target.Stage)
 		case si.empty():
-			p.setStage(i, StageAll)
+			p.setStage(ids, i, StageAll)
 		default:
 			launchTS := trace.NoID
 			if ln := p.launch(t, i); ln != nil {
 				launchTS = ln.TS
 			}
-			p.setStage(i, si.stageOf(k, p.res.externalID(k), launchTS))
+			p.setStage(ids, i, si.stageOf(k, p.res.externalID(k), launchTS))
 		}
 	}
 	// A file without a stage in its name: drop an "all" bucket under 1 %.
@@ -477,6 +532,9 @@ func (a *analysis) prepare(l loaded) *prepared {
 			for i := range p.stageIDs {
 				if p.stageAt(i) == StageAll {
 					p.stageIDs[i] = 0
+				}
+				if p.overlapIDs != nil && p.stages[p.overlapIDs[i]] == StageAll {
+					p.overlapIDs[i] = 0
 				}
 			}
 			a.warnings = append(a.warnings, fmt.Sprintf(
@@ -510,6 +568,11 @@ func (a *analysis) addFormalTrace(l loaded) {
 			"%s: kernels of %d GPU processes found; the tables cover process %s only (%.1f%% of kernel time).",
 			name, p.npids, t.S(p.pid), p.pidShare))
 	}
+	if p.overlapIDs != nil {
+		a.warnings = append(a.warnings, fmt.Sprintf(
+			"%s: the overlap analysis covers process %s (--pid-substring %q); the kernel table covers process %s.",
+			name, t.S(p.overlapPID), a.pidSubstring, t.S(p.pid)))
+	}
 	kn := kernelNames{canon: map[trace.Str]string{}, cat: map[trace.Str]string{}}
 	var gr *graphReplay
 	var totalNS, noRecordNS, noFrameNS int64
@@ -539,7 +602,9 @@ func (a *analysis) addFormalTrace(l loaded) {
 		ln := p.launch(t, i)
 		res := p.res.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
-		lastAgg.addInterval(t, k, canon, res)
+		if p.overlapIDs == nil {
+			lastAgg.addInterval(t, k, canon, res)
+		}
 		totalNS += k.Dur
 		if res.location == "" {
 			if res.cpuOp == "" {
@@ -565,6 +630,9 @@ func (a *analysis) addFormalTrace(l loaded) {
 			gr.rows[st+"\x00"+canon] = true
 		}
 	}
+	if p.overlapIDs != nil {
+		a.addOverlapProcess(t, p, &kn)
+	}
 	if hasFrames && pct(noRecordNS+noFrameNS, totalNS) >= 1 {
 		a.warnings = append(a.warnings, fmt.Sprintf(
 			"%s: %.1f%% of GPU time could not be tied to a Python line: %s no launch or CPU-op record in the trace (the profiler may have dropped runtime events), %s launched with no Python frame active.",
@@ -584,6 +652,22 @@ func (a *analysis) addFormalTrace(l loaded) {
 		}
 	}
 	a.remember(p.res)
+}
+
+// addOverlapProcess adds the kernels of the overlap process of
+// --pid-substring (when it is not the kernel table's process) to the
+// stages' overlap kernels only.
+func (a *analysis) addOverlapProcess(t *trace.Trace, p *prepared, kn *kernelNames) {
+	for i := range t.Kernels {
+		st := p.stages[p.overlapIDs[i]]
+		if st == "" {
+			continue
+		}
+		k := &t.Kernels[i]
+		canon, _ := kn.get(t, k.Name)
+		res := p.res.resolve(k, p.res.externalID(k), p.launch(t, i))
+		a.stage(st).addInterval(t, k, canon, res)
+	}
 }
 
 // remember records the parsed form of every location the resolver has

@@ -195,7 +195,7 @@ func load(repo string, extra []string, needDocs bool) (*state, error) {
 	st := &state{suites: map[string]*SuiteReport{}}
 	var claims []DocClaim
 	for _, p := range docPaths(repo, extra) {
-		src, err := os.ReadFile(p.abs)
+		src, err := readCapped(p.abs, MaxFileBytes)
 		if err != nil {
 			return nil, fmt.Errorf("read doc %s: %w", p.show, err)
 		}

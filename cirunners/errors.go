@@ -20,6 +20,8 @@ var (
 	// ErrNotFound means Query found neither a suite nor a runner label
 	// with the name asked for.
 	ErrNotFound = errors.New("no such suite or runner label")
+	// ErrTooLarge means a doc or workflow file exceeds MaxFileBytes.
+	ErrTooLarge = errors.New("file too large")
 )
 
 // ParseError reports malformed input with its position. Line and Column

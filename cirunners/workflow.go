@@ -1,6 +1,7 @@
 package cirunners
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -80,7 +81,10 @@ func loadWorkflows(repo string) (*repoModel, error) {
 				return nil, fmt.Errorf("workflow %s is not a regular file: remove it or replace it with the workflow file", rel)
 			}
 		}
-		src, err := os.ReadFile(filepath.Join(dir, name))
+		src, err := readCapped(filepath.Join(dir, name), MaxFileBytes)
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("read workflow %s: %w", rel, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read workflow: %w", err)
 		}

@@ -434,6 +434,12 @@ func (c *capture) openAI(ctx context.Context) (res *CaptureResult, err error) {
 	c.note("starting the %s profiler", name)
 	r, err := c.srv.do(ctx, http.MethodPost, "/start_profile", nil, c.infoTimeout())
 	if err != nil {
+		if ctx.Err() != nil {
+			// The server may have started profiling before the request
+			// was cancelled: ask it to stop, so it is not left profiling.
+			c.stopAfterCancelledStart(ctx, name)
+			return nil, newError(ctx.Err(), err, "capture from %s: cancelled during /start_profile (profiler stop requested)", c.srv.base.String())
+		}
 		return nil, err
 	}
 	if !r.ok() {
@@ -487,6 +493,27 @@ func (c *capture) openAI(ctx context.Context) (res *CaptureResult, err error) {
 	}
 	c.note("traces ready: %s", res.TracePath)
 	return res, nil
+}
+
+// cancelStopTimeout bounds the best-effort /stop_profile sent after a
+// cancelled /start_profile.
+const cancelStopTimeout = 5 * time.Second
+
+// stopAfterCancelledStart sends a best-effort /stop_profile, on a fresh
+// context with a short timeout, after ctx was cancelled while
+// /start_profile was in flight, and reports the outcome on the progress
+// line.
+func (c *capture) stopAfterCancelledStart(ctx context.Context, name string) {
+	c.note("cancelled while /start_profile was in flight: sending /stop_profile in case the %s profiler started", name)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelStopTimeout)
+	defer cancel()
+	r, err := c.srv.do(sctx, http.MethodPost, "/stop_profile", nil, 0)
+	switch {
+	case err != nil:
+		c.note("could not stop the %s profiler (%v): check the server log", name, err)
+	case !r.ok():
+		c.note("/stop_profile answered HTTP %d (the %s profiler may not have started)", r.status, name)
+	}
 }
 
 // openAIProbes sends the probe generations of a vLLM or TensorRT-LLM

@@ -627,3 +627,58 @@ func TestCaptureSGLangFailureRemovesEmptyTempDir(t *testing.T) {
 		t.Errorf("left behind in the temporary directory: %v", entries)
 	}
 }
+
+// TestCaptureCancelDuringStartSendsStop cancels while a slow /start_profile
+// is in flight and checks that a best-effort /stop_profile still reaches
+// the server, and that the progress line says so.
+func TestCaptureCancelDuringStartSendsStop(t *testing.T) {
+	for _, fw := range []string{"vllm", "trtllm"} {
+		t.Run(fw, func(t *testing.T) {
+			started := make(chan struct{}, 1)
+			srv := newFakeServer(t, fakeConfig{framework: fw, extraHandlers: map[string]http.HandlerFunc{
+				"/start_profile": func(w http.ResponseWriter, r *http.Request) {
+					started <- struct{}{}
+					select { // a slow start: answer only once the client gives up
+					case <-r.Context().Done():
+					case <-time.After(10 * time.Second):
+					}
+				},
+			}})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			go func() {
+				select {
+				case <-started:
+					cancel()
+				case <-time.After(10 * time.Second):
+				}
+			}()
+			opts := fastOptions(srv.URL)
+			opts.Framework = fw
+			opts.OutputDir = t.TempDir()
+			var mu sync.Mutex
+			var notes []string
+			opts.Progress = func(msg string) {
+				mu.Lock()
+				notes = append(notes, msg)
+				mu.Unlock()
+			}
+			_, err := Capture(ctx, opts)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want context.Canceled", err)
+			}
+			if !strings.Contains(err.Error(), "cancelled during /start_profile") {
+				t.Errorf("error %q does not say where it was cancelled", err)
+			}
+			calls := srv.Calls()
+			if len(calls) < 2 || calls[len(calls)-2] != "POST /start_profile" || calls[len(calls)-1] != "POST /stop_profile" {
+				t.Errorf("requests = %v, want /start_profile then /stop_profile last", calls)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !strings.Contains(strings.Join(notes, "\n"), "sending /stop_profile") {
+				t.Errorf("progress %q does not mention the stop", notes)
+			}
+		})
+	}
+}

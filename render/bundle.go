@@ -249,9 +249,35 @@ func bundleShortErr(err error) error {
 	return err
 }
 
+// MaxBundleFileBytes caps the size of each analysis file Bundle reads;
+// larger files are refused rather than read into memory.
+const MaxBundleFileBytes = 64 << 20
+
+// readBundleFile reads path, refusing it when it holds more than limit
+// bytes.
+func readBundleFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tooLarge := fmt.Errorf("larger than the %d MiB limit: pass a report tracetriage wrote, not another file", limit>>20)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, tooLarge
+	}
+	return data, nil
+}
+
 // bundleLoad reads one analysis and renders it as Markdown.
 func bundleLoad(f BundleFile) (bundleReport, error) {
-	data, err := os.ReadFile(f.Path)
+	data, err := readBundleFile(f.Path, MaxBundleFileBytes)
 	if err != nil {
 		return bundleReport{}, fmt.Errorf("read analysis %s: %w", f.Path, bundleShortErr(err))
 	}

@@ -112,6 +112,10 @@ func TestBundleErrors(t *testing.T) {
 	noSchema := write("analysis_a.json", `{"mode":"single-trace"}`)
 	newer := write("analysis_b.json", `{"schema_version": 99}`)
 	broken := write("analysis_c.json", `{"schema_version": 1,`)
+	huge := write("analysis_d.txt", "")
+	if err := os.Truncate(huge, MaxBundleFileBytes+1); err != nil { // sparse: writes almost nothing
+		t.Fatal(err)
+	}
 	empty := t.TempDir()
 	tests := []struct {
 		name string
@@ -127,6 +131,7 @@ func TestBundleErrors(t *testing.T) {
 		{"JSON without schema", BundleOptions{Files: []BundleFile{{Path: noSchema}}}, []string{"without schema_version"}},
 		{"newer schema", BundleOptions{Files: []BundleFile{{Path: newer}}}, []string{"schema_version 99", "upgrade tracetriage"}},
 		{"broken JSON", BundleOptions{Files: []BundleFile{{Path: broken}}}, []string{"does not parse"}},
+		{"file over the size cap", BundleOptions{Files: []BundleFile{{Path: huge}}}, []string{"read analysis " + huge + ": larger than the 64 MiB limit"}},
 		{"missing file advice", BundleOptions{Files: []BundleFile{{Path: "nope/a.txt"}}}, []string{"nope/a.txt", "check the paths"}},
 		{"file is a directory", BundleOptions{Files: []BundleFile{{Path: empty}}}, []string{empty + " is a directory", "--analysis-root"}},
 		{"file without a path", BundleOptions{Files: []BundleFile{{Label: "x"}}}, []string{`label "x" names no file`}},
@@ -207,5 +212,21 @@ func TestBundleDuplicateModelsGetDistinctAnchors(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "### Other\n") {
 		t.Errorf("a report naming no framework goes under Other:\n%s", b.String())
+	}
+}
+
+func TestReadBundleFileLimit(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "analysis.txt")
+	if err := os.WriteFile(p, []byte("12345"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit   int64
+		wantErr bool
+	}{{5, false}, {4, true}} {
+		data, err := readBundleFile(p, tc.limit)
+		if (err != nil) != tc.wantErr || (!tc.wantErr && string(data) != "12345") {
+			t.Errorf("limit %d: got %q, %v (want error %v)", tc.limit, data, err, tc.wantErr)
+		}
 	}
 }

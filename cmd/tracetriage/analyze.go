@@ -37,6 +37,8 @@ Flags:
   --overlap-table-limit N   keep the first N overlap rows per stage (0 = all)
   --fuse-catalog FILE       extra fusion patterns (YAML)
   --timeline                ASCII timeline around the top overlap candidate
+  --pid-substring S         overlap analysis only: the busiest GPU process
+                            whose pid contains S (the kernel table ignores it)
 
 Live capture (profile a running server, then analyse its trace):
   --url URL                 single-trace mode: SGLang, vLLM or TensorRT-LLM server
@@ -67,6 +69,7 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 		oLimit    = fs.Int("overlap-table-limit", 0, "overlap rows per stage (0 = all)")
 		fuseCat   = fs.String("fuse-catalog", "", "extra fusion patterns (YAML)")
 		timeline  = fs.Bool("timeline", false, "ASCII timeline around the top overlap candidate")
+		pidSub    = fs.String("pid-substring", "", "overlap analysis: the busiest GPU process whose id contains this")
 	)
 	capture := addCaptureFlags(fs)
 	fs.Usage = func() {} // -h prints analyzeUsage to stdout; errors are one line
@@ -121,7 +124,7 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 	opts := analyzer.Options{
 		Input: *input, MappingInput: *mapping, FormalInput: *formal,
 		Framework: *framework, FuseCatalog: *fuseCat,
-		OverlapTableLimit: *oLimit, Timeline: *timeline,
+		OverlapTableLimit: *oLimit, Timeline: *timeline, PIDSubstring: *pidSub,
 	}
 	prog := newProgress(io.err, *input, *mapping, *formal)
 	if prog != nil {
