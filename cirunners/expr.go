@@ -1,6 +1,7 @@
 package cirunners
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -756,22 +757,7 @@ func evalBinary(x binExpr, r resolver) vset {
 
 func compare(op string, a, b value) bool {
 	if a.kind == vString && b.kind == vString {
-		x, y := strings.ToLower(a.s), strings.ToLower(b.s)
-		switch op {
-		case "==":
-			return x == y
-		case "!=":
-			return x != y
-		case "<":
-			return x < y
-		case "<=":
-			return x <= y
-		case ">":
-			return x > y
-		case ">=":
-			return x >= y
-		}
-		return false
+		return ordered(op, strings.ToLower(a.s), strings.ToLower(b.s))
 	}
 	if a.kind == b.kind && (a.kind == vNull || a.kind == vBool) && (op == "==" || op == "!=") {
 		eq := a.b == b.b
@@ -780,7 +766,11 @@ func compare(op string, a, b value) bool {
 		}
 		return !eq
 	}
-	x, y := a.number(), b.number()
+	return ordered(op, a.number(), b.number())
+}
+
+// ordered applies a comparison operator to two strings or two numbers.
+func ordered[T cmp.Ordered](op string, x, y T) bool {
 	switch op {
 	case "==":
 		return x == y
