@@ -143,7 +143,11 @@ func Open(path string, progress func(done, total int64)) (*Source, error) {
 	if progress != nil {
 		r = &progressReader{r: f, total: st.Size(), fn: progress}
 	}
-	br := bufio.NewReaderSize(r, 1<<20)
+	// A small buffer: it serves the sniffed bytes, after which the
+	// parsers' large reads go straight to the file instead of through the
+	// buffer (a copy of the whole text); gzip reads it byte-wise, and 64
+	// KiB per read is plenty for compressed input.
+	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(2)
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)

@@ -278,6 +278,24 @@ func skipObject(b []byte, i, depth int) (int, bool) {
 	}
 }
 
+// skipObjectRest scans the rest of an object at depth 1 from b[i], just
+// after one of its values: the remaining members and the closing '}'.
+func skipObjectRest(b []byte, i int) (int, bool) {
+	i = skipWS(b, i)
+	if i >= len(b) {
+		return i, false
+	}
+	switch b[i] {
+	case '}':
+		return i + 1, true
+	case ',':
+		// skipObject expects the text just after a '{': the ',' stands
+		// in for it.
+		return skipObject(b, i, 1)
+	}
+	return i, false
+}
+
 func skipArray(b []byte, i, depth int) (int, bool) {
 	if depth > maxScanDepth {
 		return i, false
@@ -591,6 +609,15 @@ func (s *eventScanner) event(b []byte, i int) (end int, generic, ok bool) {
 				var g bool
 				i, g, ok = s.value(b, i, dst)
 				generic = generic || g
+				if ok && bit == fPh && seen == fPh && !generic && !phKept(s.ev.Ph) {
+					// The first key says the event is neither "X" nor
+					// "M" (a flow or instant event): the Builder only
+					// counts it, and the general extractor, which keeps
+					// the first of duplicate keys, would see the same
+					// ph. The rest needs only validating.
+					end, ok := skipObjectRest(b, i)
+					return end, false, ok
+				}
 			}
 		}
 		if !ok {
@@ -609,6 +636,12 @@ func (s *eventScanner) event(b []byte, i int) (end int, generic, ok bool) {
 			return i, generic, false
 		}
 	}
+}
+
+// phKept reports whether the Builder keeps events of phase ph ("X"
+// complete events and "M" metadata).
+func phKept(ph []byte) bool {
+	return len(ph) == 1 && (ph[0] == 'X' || ph[0] == 'M')
 }
 
 // args scans the args object at b[i] == '{'.
