@@ -193,6 +193,7 @@ func collect(traceBytes int64) {
 // Options.PIDSubstring).
 func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded, pidSubstring string) ([][]overlap.Kernel, error) {
 	a := &analysis{locs: map[string]*frameInfo{}, stages: map[string]*stageAgg{}, pidSubstring: pidSubstring}
+	nameAllCaptureLaunches(formal, mapping)
 	if len(mapping) > 0 {
 		a.mapping = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
 		for _, l := range mapping {

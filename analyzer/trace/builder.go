@@ -101,6 +101,7 @@ const (
 	kindAnnotation
 	kindGPUAnnotation
 	kindMaybeKernel // decided by the args (a stream marker)
+	kindCapture     // the start or end of a graph capture
 )
 
 // classify decides what an "X" event is from its category and name, per the
@@ -118,6 +119,9 @@ func classify(cat, name []byte) kind {
 	case "cuda_runtime", "cuda_driver", "Runtime":
 		if containsFold(name, "launch") {
 			return kindLaunch
+		}
+		if captureMark(name) != 0 {
+			return kindCapture
 		}
 		return kindSkip
 	case "user_annotation":
@@ -218,6 +222,9 @@ func (b *Builder) Add(r *RawEvent) {
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
 			PythonID: ParseID(r.PythonID), ParentID: ParseID(r.PythonParent),
 		})
+	case kindCapture:
+		pid, tid := b.thread(r.PID, r.TID)
+		t.Captures = append(t.Captures, CaptureMark{TS: ts, PID: pid, TID: tid, Begin: captureMark(r.Name) > 0})
 	case kindAnnotation, kindGPUAnnotation:
 		name := b.intern(r.Name)
 		pid, tid := b.thread(r.PID, r.TID)
@@ -226,6 +233,20 @@ func (b *Builder) Add(r *RawEvent) {
 			ExternalID: ParseID(r.ExternalID), GPU: k == kindGPUAnnotation,
 		})
 	}
+}
+
+// captureMark returns 1 for a runtime call that begins a stream capture
+// (cudaStreamBeginCapture, cudaStreamBeginCaptureToGraph, HIP's), -1 for
+// one that ends it, 0 otherwise.
+func captureMark(name []byte) int {
+	switch string(name) {
+	case "cudaStreamBeginCapture", "cudaStreamBeginCapture_v2", "cudaStreamBeginCaptureToGraph",
+		"hipStreamBeginCapture", "hipStreamBeginCaptureToGraph", "cuStreamBeginCapture", "cuStreamBeginCapture_v2":
+		return 1
+	case "cudaStreamEndCapture", "hipStreamEndCapture", "cuStreamEndCapture":
+		return -1
+	}
+	return 0
 }
 
 func (b *Builder) addMeta(r *RawEvent) {

@@ -418,7 +418,7 @@ func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens cha
 // recycle empties a merged chunk Trace for reuse by a worker.
 func (m *merger) recycle(t *Trace) {
 	t.Kernels, t.Launches, t.CPUOps = t.Kernels[:0], t.Launches[:0], t.CPUOps[:0]
-	t.Frames, t.Annotations = t.Frames[:0], t.Annotations[:0]
+	t.Frames, t.Annotations, t.Captures = t.Frames[:0], t.Annotations[:0], t.Captures[:0]
 	clear(t.ThreadNames)
 	clear(t.ProcessNames)
 	t.Events, t.Malformed, t.Strings = 0, 0, nil
@@ -489,6 +489,10 @@ func (m *merger) add(r *fastResult) bool {
 	for _, a := range c.Annotations {
 		a.Name, a.PID, a.TID = rm[a.Name], rm[a.PID], rm[a.TID]
 		t.Annotations = append(t.Annotations, a)
+	}
+	for _, cm := range c.Captures {
+		cm.PID, cm.TID = rm[cm.PID], rm[cm.TID]
+		t.Captures = append(t.Captures, cm)
 	}
 	for k, v := range c.ThreadNames {
 		t.ThreadNames[ThreadKey{rm[k.PID], rm[k.TID]}] = rm[v]

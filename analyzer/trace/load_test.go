@@ -36,3 +36,32 @@ func TestLoadSharedTraces(t *testing.T) {
 		})
 	}
 }
+
+// The real CUDA capture trace in testdata: one stream capture, whose begin
+// and end the Builder keeps, around 202 kernel launches that never ran;
+// both parsers see the same.
+func TestLoadCaptureMarks(t *testing.T) {
+	path := filepath.Join("..", "..", "testdata", "torch-cudagraph-capture.json.gz")
+	for _, general := range []bool{false, true} {
+		tr, err := Load(context.Background(), path, Options{General: general})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tr.Captures) != 2 || !tr.Captures[0].Begin || tr.Captures[1].Begin || tr.Captures[0].TS >= tr.Captures[1].TS {
+			t.Fatalf("general=%v: capture marks %+v, want a begin then an end", general, tr.Captures)
+		}
+		ran := map[int64]bool{}
+		for _, k := range tr.Kernels {
+			ran[k.Correlation] = true
+		}
+		inside := 0
+		for _, ln := range tr.Launches {
+			if ln.TS > tr.Captures[0].TS && ln.TS < tr.Captures[1].TS && !ran[ln.Correlation] {
+				inside++
+			}
+		}
+		if inside != 202 {
+			t.Errorf("general=%v: %d launches inside the capture, want 202", general, inside)
+		}
+	}
+}

@@ -94,6 +94,16 @@ type Frame struct {
 	ParentID int64
 }
 
+// CaptureMark is the start or the end of a CUDA/HIP stream capture
+// (cudaStreamBeginCapture, cudaStreamEndCapture and HIP's): the kernel
+// launches a thread makes between the two are recorded into a graph
+// instead of running.
+type CaptureMark struct {
+	TS       int64
+	PID, TID Str
+	Begin    bool
+}
+
 // Annotation is a user annotation range (record_function), on the CPU
 // (user_annotation) or the GPU timeline (gpu_user_annotation).
 type Annotation struct {
@@ -128,6 +138,7 @@ type Trace struct {
 	CPUOps      []CPUOp
 	Frames      []Frame
 	Annotations []Annotation
+	Captures    []CaptureMark
 
 	ThreadNames  map[ThreadKey]Str // from "M" thread_name events
 	ProcessNames map[Str]Str       // from "M" process_name events
