@@ -2,7 +2,7 @@
 # bench.sh: loader and analyze throughput and peak memory on synthetic traces.
 #
 # Generates SGLang-shaped traces of each size in SIZES (default "100MB 1GB"),
-# plain and gzipped, with `tracetriage gen`, then runs, each under
+# plain and gzipped (level 9, like PyTorch's), with `tracetriage gen`, then runs, each under
 # /usr/bin/time -v:
 #   loader          trace.Load alone (the fast path), via the BenchmarkLoadFile benchmark
 #   loader-general  trace.Load with Options.General (the general parser)
@@ -56,7 +56,9 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(go version | cut -d' ' -f3
 for size in $SIZES; do
 	plain="$DIR/sglang-$size.json"
 	[ -s "$plain" ] || "$DIR/tracetriage" gen --framework sglang --size "$size" --output "$plain"
-	[ -s "$plain.gz" ] || "$DIR/tracetriage" gen --framework sglang --size "$size" --output "$plain.gz"
+	# Level 9, as PyTorch's profiler writes .json.gz (real traces' gzip
+	# headers say so); faster levels make streams that gunzip slower.
+	[ -s "$plain.gz" ] || "$DIR/tracetriage" gen --framework sglang --size "$size" --gzip-level 9 --output "$plain.gz"
 	bytes=$(stat -c %s "$plain")
 	for input in "$plain" "$plain.gz"; do
 		cat "$input" >/dev/null # page cache

@@ -19,7 +19,7 @@ import (
 //
 //	tracetriage gen --framework sglang|vllm|trtllm [--stage decode|extend]
 //	    [--size 100MB | --steps N] [--layers N] [--seed N]
-//	    --output FILE[.gz] [--truth FILE]
+//	    [--gzip-level 1-9] --output FILE[.gz] [--truth FILE]
 func runGen(ctx context.Context, args []string, io stdio) error {
 	fs := newFlagSet("gen", io)
 	framework := fs.String("framework", "sglang", "engine whose trace shape to write: sglang, vllm or trtllm")
@@ -30,8 +30,9 @@ func runGen(ctx context.Context, args []string, io stdio) error {
 	seed := fs.Uint64("seed", 1, "random seed for kernel durations")
 	output := fs.String("output", "", "file to write; a name ending in .gz is gzipped (required)")
 	truthPath := fs.String("truth", "", "also write the ground truth (kernel totals and launch sites) as JSON here")
+	gzipLevel := fs.Int("gzip-level", 1, "gzip level for a .gz output: 1 writes fastest; 9 is what PyTorch's profiler writes, and gunzips fastest")
 	if err := parseFlags(fs, args); err != nil {
-		return liveHelp(fs, io, err, "tracetriage gen [--framework sglang|vllm|trtllm] [--stage decode|extend] [--size 100MB | --steps N] [--layers N] [--seed N] --output FILE[.gz] [--truth FILE]")
+		return liveHelp(fs, io, err, "tracetriage gen [--framework sglang|vllm|trtllm] [--stage decode|extend] [--size 100MB | --steps N] [--layers N] [--seed N] [--gzip-level 1-9] --output FILE[.gz] [--truth FILE]")
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -42,6 +43,8 @@ func runGen(ctx context.Context, args []string, io stdio) error {
 		return usagef("--steps %d: pass 1 or more", *steps)
 	case *layers < 1:
 		return usagef("--layers %d: pass 1 or more", *layers)
+	case *gzipLevel < 1 || *gzipLevel > 9:
+		return usagef("--gzip-level %d: pass 1 (fastest) to 9 (smallest)", *gzipLevel)
 	}
 	if st, err := os.Stat(*output); err == nil && st.IsDir() {
 		return usagef("--output %s is a directory: name a file in it, such as %s", *output, filepath.Join(*output, "trace.json.gz"))
@@ -54,7 +57,7 @@ func runGen(ctx context.Context, args []string, io stdio) error {
 		}
 		opts.TargetBytes = n
 	}
-	truth, err := writeTrace(ctx, *output, opts)
+	truth, err := writeTrace(ctx, *output, opts, *gzipLevel)
 	if errors.Is(err, tracegen.ErrOptions) {
 		return usagef("%v", err)
 	}
@@ -71,10 +74,10 @@ func runGen(ctx context.Context, args []string, io stdio) error {
 	return nil
 }
 
-// writeTrace writes to a temporary file beside path and renames it into
-// place, so an interrupted run never leaves a truncated trace behind. It
+// writeTrace writes to a temporary file beside path (gzipped at gzipLevel
+// when path ends in .gz) and renames it into place, so an interrupted run never leaves a truncated trace behind. It
 // stops at the first write after ctx is cancelled (Ctrl-C).
-func writeTrace(ctx context.Context, path string, opts tracegen.Options) (*tracegen.Truth, error) {
+func writeTrace(ctx context.Context, path string, opts tracegen.Options, gzipLevel int) (*tracegen.Truth, error) {
 	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create the directory of %s: %w", path, err)
 	}
@@ -86,7 +89,9 @@ func writeTrace(ctx context.Context, path string, opts tracegen.Options) (*trace
 	var w io.Writer = tmp
 	var gz *gzip.Writer
 	if strings.HasSuffix(strings.ToLower(path), ".gz") {
-		gz, _ = gzip.NewWriterLevel(tmp, gzip.BestSpeed)
+		if gz, err = gzip.NewWriterLevel(tmp, gzipLevel); err != nil {
+			return nil, fmt.Errorf("write %s: %w", path, err)
+		}
 		w = gz
 	}
 	w = ctxWriter{ctx, w}
