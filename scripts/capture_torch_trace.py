@@ -13,9 +13,14 @@ a current PyTorch and CUDA; the eager trace gives kernels with their launch
 lines in this file. capture-info.json records the versions and what the
 traces hold.
 
-Usage: python3 scripts/capture_torch_trace.py OUTDIR
+Usage: python3 scripts/capture_torch_trace.py OUTDIR [--layers N] [--decode-steps N] [--eager-only]
+
+--layers and --decode-steps make larger traces (for benchmarks: 32 layers and
+24 decode steps write about 200 MB of JSON); --eager-only skips the CUDA
+graph pair.
 """
 
+import argparse
 import gzip
 import json
 import os
@@ -28,8 +33,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile, record_function
 
-VOCAB, DIM, HEADS, LAYERS, FFN, MAX_LEN = 8192, 512, 8, 4, 1408, 512
-BATCH, PROMPT, DECODE_STEPS = 4, 128, 8
+VOCAB, DIM, HEADS, FFN, MAX_LEN = 8192, 512, 8, 1408, 512
+BATCH, PROMPT = 4, 128
+LAYERS, DECODE_STEPS = 4, 8  # defaults of --layers and --decode-steps
 
 
 class RMSNorm(nn.Module):
@@ -128,6 +134,7 @@ def export(prof, out, name):
         prof.export_chrome_trace(raw)
         with open(raw, "rb") as src, gzip.open(os.path.join(out, name), "wb", compresslevel=9) as dst:
             shutil.copyfileobj(src, dst)
+        json_bytes = os.path.getsize(raw)
         with open(raw) as f:
             doc = json.load(f)
     events = doc["traceEvents"] if isinstance(doc, dict) else doc
@@ -139,13 +146,21 @@ def export(prof, out, name):
         if "graph node id" in args or "graph id" in args:
             graph_keys += 1
     return {"events": len(events), "categories": cats, "events_with_graph_ids": graph_keys,
-            "bytes": os.path.getsize(os.path.join(out, name))}
+            "json_bytes": json_bytes, "bytes": os.path.getsize(os.path.join(out, name))}
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: capture_torch_trace.py OUTDIR")
-    out = sys.argv[1]
+    global LAYERS, DECODE_STEPS
+    ap = argparse.ArgumentParser(description="Capture small real torch.profiler traces.")
+    ap.add_argument("outdir")
+    ap.add_argument("--layers", type=int, default=LAYERS)
+    ap.add_argument("--decode-steps", type=int, default=DECODE_STEPS)
+    ap.add_argument("--eager-only", action="store_true")
+    args = ap.parse_args()
+    if PROMPT + args.decode_steps + 1 > MAX_LEN:
+        sys.exit(f"--decode-steps {args.decode_steps}: at most {MAX_LEN - PROMPT - 1}")
+    LAYERS, DECODE_STEPS = args.layers, args.decode_steps
+    out = args.outdir
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
     dev = torch.device("cuda")
@@ -171,6 +186,8 @@ def main():
                     tok = model(tok, pos, caches).argmax(-1)
             torch.cuda.synchronize()
         info["torch-eager.json.gz"] = export(prof, out, "torch-eager.json.gz")
+        if args.eager_only:
+            return finish(out, info)
 
         # A decode step captured into a CUDA graph, as serving engines do.
         static_tok = tok.clone()
@@ -197,6 +214,10 @@ def main():
             torch.cuda.synchronize()
         info["torch-cudagraph-replay.json.gz"] = export(prof, out, "torch-cudagraph-replay.json.gz")
 
+    finish(out, info)
+
+
+def finish(out, info):
     with open(os.path.join(out, "capture-info.json"), "w") as f:
         json.dump(info, f, indent=2)
     print(json.dumps(info, indent=2))
