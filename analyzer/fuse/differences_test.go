@@ -350,3 +350,35 @@ func TestDiff10FP8ScaledMMNeedsFP8Evidence(t *testing.T) {
 		t.Errorf("CUTLASS kernel with bf16 GEMMs: got %+v, want Already fused at 20%%", o)
 	}
 }
+
+// D11: the DeepSeek-V3.2 indexer pattern counts only pieces launched from
+// the DeepSeek model. The rows are those of the real HTA training trace
+// hta_nccl_metadata_rank0_ws2 (a convolutional model, no indexer), where
+// "wk" hit cuDNN's nhwcToNchwKernel and "gemm" every CUTLASS GEMM and
+// implicit-GEMM convolution: Confirmed at 20.7 % of the trace.
+func TestDiff11IndexerProjectionsNeedTheDeepSeekModel(t *testing.T) {
+	c := mustDefault(t)
+	ks := []Kernel{
+		k("void cudnn::ops::nhwcToNchwKernel<float, float, float, true, false, (cudnnKernelDataType_t)0>", "memory", 1.5, "", "cudaLaunchKernel"),
+		k("void cutlass::Kernel<cutlass_80_tensorop_s1688gemm_256x64_16x4_nn_align4>", "gemm", 3.4, "", "cudaLaunchKernel"),
+		k("void cutlass::Kernel<cutlass_80_tensorop_s1688gemm_256x64_16x4_nt_align4>", "gemm", 3.1, "", "cudaLaunchKernel"),
+		k("void cutlass::Kernel<cutlass_80_tensorop_s1688gemm_64x64_16x6_tn_align4>", "gemm", 2.8, "", "cudaLaunchKernel"),
+	}
+	const pat = "vLLM-origin DSV3.2 fused indexer projections"
+	for _, fw := range []string{"unknown", "vllm"} {
+		if o, ok := rows(c.Match(ks, Context{Framework: fw, StageTotalUS: 100}))[pat]; ok {
+			t.Errorf("framework %s: %q fires at %.1f%% on %q", fw, pat, o.SharePct, evidenceNames(o))
+		}
+	}
+	// Launched from the DeepSeek model, the same rows match the reference's
+	// keywords again: the requirement scopes the pattern to the model it is
+	// about; it does not make "wk" a better keyword (docs/fusion.md, Known
+	// limits).
+	for i := range ks {
+		ks[i].Sites[0].Stack = []string{"vllm/model_executor/models/deepseek_v2.py:1090 forward", "vllm/model_executor/layers/linear.py:310 forward"}
+	}
+	o, ok := rows(c.Match(ks, Context{Framework: "vllm", StageTotalUS: 100}))[pat]
+	if !ok || o.Confidence != ConfidenceConfirmed || !near(o.SharePct, 10.8, 1e-9) {
+		t.Errorf("rows launched from deepseek_v2.py: got %+v, want Confirmed at 10.8%%", o)
+	}
+}
