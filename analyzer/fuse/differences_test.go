@@ -293,9 +293,9 @@ func TestDiff9CompactedKeywordsStayInOneField(t *testing.T) {
 // D10: an nvjet GEMM is a piece of the FP8 scaled-MM pattern only with FP8
 // evidence in one of its fields. The bf16 rows are those of the extend stage
 // of testdata/torch-eager.json.gz (PyTorch 2.11, H200: aten::mm, and a
-// memset launched by cuDNN attention), where the reference keyword "nvjet"
-// reported the pattern Confirmed at 17.4 %. The FP8 names are those
-// torch._scaled_mm launched on the same H200 and PyTorch: cuBLASLt names FP8
+// memset launched by cuDNN attention), where the reference's keyword "nvjet"
+// makes the pattern Confirmed at 17.4 %. The FP8 names are those
+// torch._scaled_mm launched on an H200 with PyTorch 2.11: cuBLASLt names FP8
 // kernels nvjet_*_qqtst_* (tensor-wise scales) and nvjet_*_qrtst_* (row-wise
 // scales), bf16 ones nvjet_*_tst_*.
 func TestDiff10FP8ScaledMMNeedsFP8Evidence(t *testing.T) {
