@@ -77,19 +77,29 @@ func (e *CatalogError) Unwrap() error { return ErrInvalidCatalog }
 // launch) contains a keyword, compared case-insensitively either as is or
 // reduced to letters and digits, or when a regexp matches the raw text; and
 // when the row's category passes Categories and ExcludeCategories; and when
-// no ExcludeKeywords keyword occurs in its text; and when not every launch
-// site with a Python stack has a frame holding an ExcludeStacks keyword.
+// its text or a frame of one of its launch stacks holds a RequireKeywords
+// keyword (if any); and when no ExcludeKeywords keyword occurs in its text;
+// and when not every launch site with a Python stack has a frame holding an
+// ExcludeStacks keyword.
 type Group struct {
 	Keywords          []string
 	Regexps           []string
 	Categories        []string // when set, only rows of these categories
 	ExcludeCategories []string // rows of these categories never match
-	ExcludeKeywords   []string // rows whose text holds one of these never match
+	// RequireKeywords, when set: a row that Keywords or Regexps match counts
+	// only if one of its fields (kernel name, location or CPU op of a site
+	// that is not a graph launch, or a frame of such a site's stack) also
+	// holds one of these, compared as Keywords are. It narrows a keyword
+	// that names a kernel family (nvjet) to the rows of the kind a pattern
+	// is about (FP8).
+	RequireKeywords []string
+	ExcludeKeywords []string // rows whose text holds one of these never match
 	// ExcludeStacks: rows launched only from inside these frames (every
 	// site with a stack has a frame holding one of them) never match.
 	ExcludeStacks []string
 
 	keys    []keyword
+	require []keyword
 	exclude []keyword
 	stacks  []keyword
 	res     []*regexp.Regexp
@@ -189,6 +199,7 @@ func (g Group) clone() Group {
 	g.Regexps = slices.Clone(g.Regexps)
 	g.Categories = slices.Clone(g.Categories)
 	g.ExcludeCategories = slices.Clone(g.ExcludeCategories)
+	g.RequireKeywords = slices.Clone(g.RequireKeywords)
 	g.ExcludeKeywords = slices.Clone(g.ExcludeKeywords)
 	g.ExcludeStacks = slices.Clone(g.ExcludeStacks)
 	return g
@@ -459,7 +470,8 @@ var (
 	patternFields = []string{"pattern", "origin", "priority", "min_share", "likely_share", "require_tp",
 		"min_tp_size", "model_include", "model_exclude", "subsumes", "active", "split_groups",
 		"candidate_paths", "rationale"}
-	groupFields = []string{"keywords", "regexps", "categories", "exclude_categories", "exclude_keywords", "exclude_stacks"}
+	groupFields = []string{"keywords", "regexps", "categories", "exclude_categories", "require_keywords",
+		"exclude_keywords", "exclude_stacks"}
 )
 
 func (d *decoder) document(root *yamltree.Node) ([]Pattern, error) {
@@ -631,6 +643,7 @@ func (d *decoder) percent(n *yamltree.Node, field string) (float64, error) {
 
 func (d *decoder) group(n *yamltree.Node, what string) (Group, error) {
 	var g Group
+	var requireNode *yamltree.Node
 	err := d.fields(n, what, groupFields, func(key string, v *yamltree.Node) error {
 		var err error
 		field := what + "." + key
@@ -650,6 +663,9 @@ func (d *decoder) group(n *yamltree.Node, what string) (Group, error) {
 			g.Categories, err = d.strs(v, field)
 		case "exclude_categories":
 			g.ExcludeCategories, err = d.strs(v, field)
+		case "require_keywords":
+			requireNode = v
+			g.RequireKeywords, err = d.strs(v, field)
 		case "exclude_keywords":
 			g.ExcludeKeywords, err = d.strs(v, field)
 		case "exclude_stacks":
@@ -660,8 +676,14 @@ func (d *decoder) group(n *yamltree.Node, what string) (Group, error) {
 	if err != nil {
 		return g, err
 	}
+	if len(g.RequireKeywords) > 0 && g.empty() {
+		return g, d.errf(requireNode, "%s.require_keywords narrows keywords or regexps, and the group has none", what)
+	}
 	for _, k := range g.Keywords {
 		g.keys = append(g.keys, newKeyword(k))
+	}
+	for _, k := range g.RequireKeywords {
+		g.require = append(g.require, newKeyword(k))
 	}
 	for _, k := range g.ExcludeKeywords {
 		g.exclude = append(g.exclude, newKeyword(k))

@@ -56,6 +56,12 @@ func TestLoadErrors(t *testing.T) {
 		{"bad regexp", strings.Replace("patterns:"+validPattern, "{keywords: [k]}", "{regexps: ['a(']}", 1), 6, "is not a valid regular expression"},
 		{"nothing to match", strings.Replace("patterns:"+validPattern, "    active: {keywords: [k]}\n", "", 1), 2, "could never match"},
 		{"empty split group", "patterns:" + validPattern + "    split_groups: [{categories: [norm]}]\n", 9, "split_groups[0] has no keywords or regexps"},
+		{"require_keywords without keywords", "patterns:" + validPattern + "    split_groups:\n      - require_keywords: [fp8]\n", 10,
+			"split_groups[0].require_keywords narrows keywords or regexps, and the group has none"},
+		{"require_keywords not a list", strings.Replace("patterns:"+validPattern, "{keywords: [k]}", "{keywords: [k], require_keywords: fp8}", 1), 6,
+			"active.require_keywords: want a list of strings"},
+		{"empty required keyword", strings.Replace("patterns:"+validPattern, "{keywords: [k]}", "{keywords: [k], require_keywords: [fp8, '']}", 1), 6,
+			"active.require_keywords[1] is empty"},
 		{"no candidate paths", strings.Replace("patterns:"+validPattern, "[python/sglang/x.py]", "[]", 1), 7, "candidate_paths is empty"},
 		{"no rationale", strings.Replace("patterns:"+validPattern, "rationale: Does it.", "rationale: ''", 1), 8, "rationale is empty"},
 		{"missing rationale", strings.Replace("patterns:"+validPattern, "    rationale: Does it.\n", "", 1), 2, `missing field "rationale"`},
@@ -90,13 +96,17 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestPatternsIsACopy(t *testing.T) {
-	c := mustLoad(t, "patterns:"+validPattern+"    split_groups: [{keywords: [q], categories: [quantize]}]\n")
+	c := mustLoad(t, "patterns:"+validPattern+"    split_groups: [{keywords: [q], categories: [quantize], require_keywords: [q]}]\n")
 	ps := c.Patterns()
 	ps[0].SplitGroups[0].Categories[0] = "gemm"
+	ps[0].SplitGroups[0].RequireKeywords[0] = "changed"
 	ps[0].CandidatePaths[0] = "changed"
 	got := c.Match([]Kernel{k("k", "norm", 5, "", ""), k("q", "quantize", 5, "", "")}, Context{StageTotalUS: 100})
 	if len(got) != 1 || got[0].Confidence != ConfidenceConfirmed || got[0].CandidatePaths[0] != "python/sglang/x.py" {
 		t.Errorf("changing Patterns() changed the catalogue: %+v", got)
+	}
+	if g := c.Patterns()[0].SplitGroups[0]; g.Categories[0] != "quantize" || g.RequireKeywords[0] != "q" {
+		t.Errorf("changing Patterns() changed the catalogue's group: %+v", g)
 	}
 }
 

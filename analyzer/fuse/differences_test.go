@@ -289,3 +289,96 @@ func TestDiff9CompactedKeywordsStayInOneField(t *testing.T) {
 		t.Error("a router GEMM launched from the router's gate_linear.py no longer matches")
 	}
 }
+
+// D10: an nvjet GEMM is a piece of the FP8 scaled-MM pattern only with FP8
+// evidence in one of its fields. The bf16 rows are those of the extend stage
+// of testdata/torch-eager.json.gz (PyTorch 2.11, H200: aten::mm, and a
+// memset launched by cuDNN attention), where the reference's keyword "nvjet"
+// makes the pattern Confirmed at 17.4 %. The FP8 names are those
+// torch._scaled_mm launched on an H200 with PyTorch 2.11: cuBLASLt names FP8
+// kernels nvjet_*_qqtst_* (tensor-wise scales) and nvjet_*_qrtst_* (row-wise
+// scales), bf16 ones nvjet_*_tst_*.
+func TestDiff10FP8ScaledMMNeedsFP8Evidence(t *testing.T) {
+	c := mustDefault(t)
+	ctx := Context{StageTotalUS: 100}
+	memset := k("Memset (Device)", "memory", 0.6, "capture_torch_trace.py:58 forward", "aten::_cudnn_attention_forward")
+	bf16 := func(op string) []Kernel {
+		return []Kernel{
+			k("nvjet_sm90_tst_64x48_64x15_2x4_h_bz_TNT", "gemm", 7.7, "capture_torch_trace.py:58 forward", op),
+			k("nvjet_sm90_tst_176x64_64x7_1x2_h_bz_TNN", "gemm", 4.5, "capture_torch_trace.py:76 forward", op),
+			k("nvjet_sm90_tst_96x64_64x10_1x2_h_bz_TNN", "gemm", 3.6, "capture_torch_trace.py:58 forward", op),
+			k("nvjet_sm90_tst_64x8_64x16_2x1_v_bz_TNT", "gemm", 1.0, "capture_torch_trace.py:103 forward", op),
+			memset,
+		}
+	}
+	if o, ok := rows(c.Match(bf16("aten::mm"), ctx))[patCutlassFP8]; ok {
+		t.Errorf("bf16 GEMMs (aten::mm) read as FP8 scaled MMs: %s %.1f%% %q", o.Confidence, o.SharePct, evidenceNames(o))
+	}
+	// The same rows launched by torch._scaled_mm are FP8 GEMMs: the reference's
+	// figure comes back.
+	o, ok := rows(c.Match(bf16("aten::_scaled_mm"), ctx))[patCutlassFP8]
+	if !ok || o.Confidence != ConfidenceConfirmed || !near(o.SharePct, 17.4, 1e-9) {
+		t.Errorf("aten::_scaled_mm rows: got %+v, want Confirmed at 17.4%%", o)
+	}
+
+	tests := []struct {
+		name   string
+		kernel Kernel
+		want   bool
+	}{
+		{"FP8 tensor-wise name under graph replay", k("nvjet_sm90_qqtst_64x8_128x16_4x1_v_bz_algo2_TNT", "gemm", 5, graphSGL, "cudaGraphLaunch"), true},
+		{"FP8 row-wise name under graph replay", k("nvjet_sm90_qrtst_48x64_128x15_4x2_h_bz_algo2_TNN", "gemm", 5, graphSGL, "cudaGraphLaunch"), true},
+		{"FP8 name, eager", k("nvjet_sm90_qqtst_128x64_128x8_1x2_h_bz_algo2_TNT", "gemm", 5, "capture.py:12 forward", "aten::_scaled_mm"), true},
+		{"FP8 layer location, CPU op unknown", k("nvjet_tst_64x32_64x16_4x1_v_bz_TNT", "gemm", 5, "python/sglang/srt/layers/quantization/fp8_utils.py:588 apply_fp8_linear", ""), true},
+		{"bf16 name under graph replay", k("nvjet_sm90_tst_8x64_64x16_4x1_v_bz_TNN", "gemm", 5, graphSGL, "cudaGraphLaunch"), false},
+		{"bf16 GEMM of an unquantised vLLM layer", k("nvjet_tst_64x64_64x16_2x1_2cta_v_bz_bias_TNT", "gemm", 5, "vllm/model_executor/layers/utils.py:99 default_unquantized_gemm", "aten::addmm"), false},
+		// "fp8" in the graph launch's own location says nothing about the kernel (D6).
+		{"FP8 word only at the graph launch", k("nvjet_sm90_tst_8x64_64x16_4x1_v_bz_TNN", "gemm", 5, "python/sglang/srt/layers/quantization/fp8_utils.py:588 apply_fp8_linear", "cudaGraphLaunch"), false},
+	}
+	for _, tt := range tests {
+		_, got := rows(c.Match([]Kernel{tt.kernel, memset}, ctx))[patCutlassFP8]
+		if got != tt.want {
+			t.Errorf("%s: %q reported %v, want %v", tt.name, patCutlassFP8, got, tt.want)
+		}
+	}
+
+	// With the CUTLASS kernel running, bf16 nvjet GEMMs are not left-over
+	// pieces: the pattern is Already fused.
+	cutlass := k("void cutlass_scaled_mm_sm90<fp8>", "gemm", 20, "sgl-kernel/python/sgl_kernel/gemm.py:50 fp8_scaled_mm", "sgl_kernel::fp8_scaled_mm")
+	o, ok = rows(c.Match(append(bf16("aten::mm"), cutlass), Context{Framework: "sglang", StageTotalUS: 100}))[patCutlassFP8]
+	if !ok || o.Confidence != ConfidenceAlreadyFused || !near(o.SharePct, 20, 1e-9) {
+		t.Errorf("CUTLASS kernel with bf16 GEMMs: got %+v, want Already fused at 20%%", o)
+	}
+}
+
+// D11: the DeepSeek-V3.2 indexer pattern counts only pieces launched from
+// the DeepSeek model. The rows are those of the real HTA training trace
+// hta_nccl_metadata_rank0_ws2 (a convolutional model, no indexer), where
+// "wk" hit cuDNN's nhwcToNchwKernel and "gemm" every CUTLASS GEMM and
+// implicit-GEMM convolution: Confirmed at 20.7 % of the trace.
+func TestDiff11IndexerProjectionsNeedTheDeepSeekModel(t *testing.T) {
+	c := mustDefault(t)
+	ks := []Kernel{
+		k("void cudnn::ops::nhwcToNchwKernel<float, float, float, true, false, (cudnnKernelDataType_t)0>", "memory", 1.5, "", "cudaLaunchKernel"),
+		k("void cutlass::Kernel<cutlass_80_tensorop_s1688gemm_256x64_16x4_nn_align4>", "gemm", 3.4, "", "cudaLaunchKernel"),
+		k("void cutlass::Kernel<cutlass_80_tensorop_s1688gemm_256x64_16x4_nt_align4>", "gemm", 3.1, "", "cudaLaunchKernel"),
+		k("void cutlass::Kernel<cutlass_80_tensorop_s1688gemm_64x64_16x6_tn_align4>", "gemm", 2.8, "", "cudaLaunchKernel"),
+	}
+	const pat = "vLLM-origin DSV3.2 fused indexer projections"
+	for _, fw := range []string{"unknown", "vllm"} {
+		if o, ok := rows(c.Match(ks, Context{Framework: fw, StageTotalUS: 100}))[pat]; ok {
+			t.Errorf("framework %s: %q fires at %.1f%% on %q", fw, pat, o.SharePct, evidenceNames(o))
+		}
+	}
+	// Launched from the DeepSeek model, the same rows match the reference's
+	// keywords again: the requirement scopes the pattern to the model it is
+	// about; it does not make "wk" a better keyword (docs/fusion.md, Known
+	// limits).
+	for i := range ks {
+		ks[i].Sites[0].Stack = []string{"vllm/model_executor/models/deepseek_v2.py:1090 forward", "vllm/model_executor/layers/linear.py:310 forward"}
+	}
+	o, ok := rows(c.Match(ks, Context{Framework: "vllm", StageTotalUS: 100}))[pat]
+	if !ok || o.Confidence != ConfidenceConfirmed || !near(o.SharePct, 10.8, 1e-9) {
+		t.Errorf("rows launched from deepseek_v2.py: got %+v, want Confirmed at 10.8%%", o)
+	}
+}

@@ -152,11 +152,26 @@ func (r *row) has(k keyword) bool {
 	return k.compact != "" && strings.Contains(r.compact, k.compact)
 }
 
+// holds reports whether the row's text or a frame of one of its stacks
+// (graph launches aside) holds the keyword: the test of RequireKeywords.
+func (r *row) holds(k keyword) bool {
+	if r.has(k) {
+		return true
+	}
+	for _, st := range r.stacks {
+		if st.has(k) {
+			return true
+		}
+	}
+	return false
+}
+
 // matcher memoises keyword hits over the rows of one Match call: the
 // catalogue repeats keywords such as "rope" or "quant" many times.
 type matcher struct {
 	rows []row
-	memo map[string][]bool
+	memo map[string][]bool // keyword hits in the row text
+	held map[string][]bool // keyword hits in the row text or stacks
 }
 
 func (m *matcher) hits(k keyword) []bool {
@@ -169,6 +184,19 @@ func (m *matcher) hits(k keyword) []bool {
 		h[i] = m.rows[i].has(k)
 	}
 	m.memo[key] = h
+	return h
+}
+
+func (m *matcher) holds(k keyword) []bool {
+	key := k.lower
+	if h, ok := m.held[key]; ok {
+		return h
+	}
+	h := make([]bool, len(m.rows))
+	for i := range m.rows {
+		h[i] = m.rows[i].holds(k)
+	}
+	m.held[key] = h
 	return h
 }
 
@@ -210,6 +238,18 @@ func (m *matcher) match(g *Group) []int {
 		}
 		if !hit {
 			continue
+		}
+		if len(g.require) > 0 {
+			required := false
+			for _, k := range g.require {
+				if m.holds(k)[i] {
+					required = true
+					break
+				}
+			}
+			if !required {
+				continue
+			}
 		}
 		excluded := false
 		for _, k := range g.exclude {
@@ -315,7 +355,7 @@ func (c *Catalog) Match(kernels []Kernel, ctx Context) []Opportunity {
 	if ctx.StageTotalUS <= 0 || len(kernels) == 0 {
 		return nil
 	}
-	m := &matcher{rows: prepare(kernels), memo: map[string][]bool{}}
+	m := &matcher{rows: prepare(kernels), memo: map[string][]bool{}, held: map[string][]bool{}}
 	total := ctx.StageTotalUS
 	sum := func(idx []int) float64 {
 		s := 0.0

@@ -223,6 +223,15 @@ patterns:
     active: {regexps: ['flag_kernelI[^L]*Li\d+ELb1E']}
     candidate_paths: [a]
     rationale: R.
+  - pattern: required
+    origin: mainline
+    min_share: 0
+    likely_share: 0
+    active:
+      keywords: [gemm_family]
+      require_keywords: [lowbit, "scaled mm"]
+    candidate_paths: [a]
+    rationale: R.
 `)
 	tests := []struct {
 		name   string
@@ -254,6 +263,20 @@ patterns:
 			[]string{"scoped|Already fused"}},
 		{"regexp hit", k("_Z11flag_kernelIDF16bLi4ELb1EEvv", "other", 10, "", ""), []string{"regexp|Already fused"}},
 		{"regexp miss", k("_Z11flag_kernelIDF16bLi4ELb0EEvv", "other", 10, "", ""), nil},
+		{"required keyword missing", k("gemm_family_128x64", "gemm", 10, "model.py:3 forward", "aten::mm"), nil},
+		{"required keyword in the kernel name", k("gemm_family_LowBit_128x64", "gemm", 10, "", ""),
+			[]string{"required|Already fused"}},
+		{"required keyword in the location", k("gemm_family_128x64", "gemm", 10, "layers/lowbit_utils.py:9 apply", "aten::mm"),
+			[]string{"required|Already fused"}},
+		{"required keyword in the CPU op, compacted", k("gemm_family_128x64", "gemm", 10, "", "aten::_scaled_mm"),
+			[]string{"required|Already fused"}},
+		{"required keyword in a stack frame", Kernel{Name: "gemm_family_128x64", Category: "gemm", GPUTimeUS: 10,
+			Sites: []Site{{Location: "model.py:3 forward", CPUOp: "aten::mm", Stack: []string{"model.py:3 forward", "layers/lowbit.py:7 apply"}}}},
+			[]string{"required|Already fused"}},
+		{"required keyword only in a graph launch's site", Kernel{Name: "gemm_family_128x64", Category: "gemm", GPUTimeUS: 10,
+			Sites: []Site{{Location: "runner.py:5 lowbit_replay", CPUOp: "cudaGraphLaunch", Stack: []string{"layers/lowbit.py:7 apply"}}}}, nil},
+		{"required keyword does not straddle two fields", k("gemm_family_low", "gemm", 10, "bit.py:1 f", ""), nil},
+		{"required keyword alone does not match", k("lowbit_cast", "other", 10, "", "aten::_scaled_mm"), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 // Each output's Kernel Table rows are the input (rows under 1% are not
 // printed there, so Match sees only the printed ones); the expected rows are
 // the output's Fuse Opportunity Table, changed only by the documented
-// differences (docs/fusion.md, D1-D8, each with its own test in
+// differences (docs/fusion.md, D1-D10, each with its own test in
 // differences_test.go). A reference row that Match must not return is listed
 // with the reason.
 
