@@ -169,6 +169,7 @@ func Capture(ctx context.Context, opts CaptureOptions) (*CaptureResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer srv.close()
 	c := &capture{srv: srv, opts: opts, fw: fw}
 	c.setDefaults()
 	if fw == FrameworkAuto {
