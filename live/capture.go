@@ -545,7 +545,7 @@ func (c *capture) stopAfterFailedStart(ctx context.Context, name, why string) {
 	case err != nil:
 		c.note("could not stop the %s profiler (%v): check the server log", name, err)
 	case !r.ok():
-		c.note("/stop_profile answered HTTP %d (the %s profiler may not have started)", r.status, name)
+		c.note("/stop_profile answered HTTP %d: the %s profiler may not have started; if the server log shows it running, POST /stop_profile again", r.status, name)
 	default:
 		c.note("the %s profiler is stopped", name)
 	}

@@ -788,7 +788,7 @@ func TestCaptureStartFailure(t *testing.T) {
 			wantNotes: []string{
 				"starting the TensorRT-LLM profiler",
 				"/start_profile answered HTTP 503: sending /stop_profile in case the TensorRT-LLM profiler started",
-				"/stop_profile answered HTTP 400 (the TensorRT-LLM profiler may not have started)",
+				"/stop_profile answered HTTP 400: the TensorRT-LLM profiler may not have started; if the server log shows it running, POST /stop_profile again",
 			},
 		},
 		{
@@ -799,7 +799,7 @@ func TestCaptureStartFailure(t *testing.T) {
 			wantNotes: []string{
 				"starting the vLLM profiler",
 				"/start_profile got no answer within 100ms: sending /stop_profile in case the vLLM profiler started",
-				"/stop_profile answered HTTP 500 (the vLLM profiler may not have started)",
+				"/stop_profile answered HTTP 500: the vLLM profiler may not have started; if the server log shows it running, POST /stop_profile again",
 			},
 		},
 		{
