@@ -2,13 +2,18 @@ package live
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -149,7 +154,11 @@ type CaptureResult struct {
 //   - vLLM and TensorRT-LLM: POST /start_profile, GET /v1/models for the
 //     model name, POST /v1/chat/completions probes (falling back to
 //     /v1/completions), and always POST /stop_profile, even after a failed
-//     probe or a cancellation.
+//     probe or a cancellation. A /start_profile that fails after it may
+//     have reached the server (a timeout, a dropped connection, an HTTP 5xx,
+//     a cancellation) is followed by a best-effort /stop_profile before its
+//     error is returned; a clear refusal (HTTP 4xx, a connection refused
+//     before sending) is not.
 //
 // Errors are one line saying what to do and wrap this package's sentinels.
 func Capture(ctx context.Context, opts CaptureOptions) (*CaptureResult, error) {
@@ -169,6 +178,7 @@ func Capture(ctx context.Context, opts CaptureOptions) (*CaptureResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer srv.close()
 	c := &capture{srv: srv, opts: opts, fw: fw}
 	c.setDefaults()
 	if fw == FrameworkAuto {
@@ -431,21 +441,42 @@ func (c *capture) openAI(ctx context.Context) (res *CaptureResult, err error) {
 	} else {
 		advice = fmt.Sprintf("its profiler is not enabled: relaunch trtllm-serve with TLLM_PROFILE_START_STOP=1 and TLLM_TORCH_PROFILE_TRACE=%s, and pass the same path as --output-dir", out)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, newError(err, nil, "capture from %s: cancelled before the profiler was started", c.srv.base.String())
+	}
 	c.note("starting the %s profiler", name)
-	r, err := c.srv.do(ctx, http.MethodPost, "/start_profile", nil, c.infoTimeout())
+	var sent sendTrace
+	r, err := c.srv.do(sent.watch(ctx), http.MethodPost, "/start_profile", nil, c.infoTimeout())
 	if err != nil {
+		reached := sent.mayHaveReached(err)
 		if ctx.Err() != nil {
+			if !reached {
+				return nil, newError(ctx.Err(), err, "capture from %s: cancelled during /start_profile, before the request was sent (no profiler stop needed)", c.srv.base.String())
+			}
 			// The server may have started profiling before the request
 			// was cancelled: ask it to stop, so it is not left profiling.
-			c.stopAfterCancelledStart(ctx, name)
+			c.stopAfterFailedStart(ctx, name, "cancelled while /start_profile was in flight")
 			return nil, newError(ctx.Err(), err, "capture from %s: cancelled during /start_profile (profiler stop requested)", c.srv.base.String())
+		}
+		if reached {
+			// A timeout or a dropped connection after the request went
+			// out says nothing of whether the profiler started: a server
+			// that started it and answered too late would go on
+			// profiling and fill its disk.
+			c.stopAfterFailedStart(ctx, name, startFailure(err, c.infoTimeout()))
 		}
 		return nil, err
 	}
 	if !r.ok() {
-		switch r.status {
-		case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented, http.StatusBadRequest:
+		switch {
+		case r.status == http.StatusNotFound, r.status == http.StatusMethodNotAllowed, r.status == http.StatusNotImplemented, r.status == http.StatusBadRequest:
 			return nil, c.srv.statusError(ErrProfilerDisabled, http.MethodPost, "/start_profile", r, advice)
+		case r.status >= 500:
+			// A 5xx is a failure while handling the start (a worker of
+			// several that raised, a gateway whose upstream timed out):
+			// part of the server may be profiling. A 4xx is a refusal
+			// before anything started, and needs no stop.
+			c.stopAfterFailedStart(ctx, name, fmt.Sprintf("/start_profile answered HTTP %d", r.status))
 		}
 		return nil, c.srv.statusError(ErrHTTPStatus, http.MethodPost, "/start_profile", r,
 			name+" did not start its profiler; check the server log")
@@ -496,15 +527,17 @@ func (c *capture) openAI(ctx context.Context) (res *CaptureResult, err error) {
 }
 
 // cancelStopTimeout bounds the best-effort /stop_profile sent after a
-// cancelled /start_profile.
+// /start_profile that failed or was cancelled once it may have reached the
+// server.
 const cancelStopTimeout = 5 * time.Second
 
-// stopAfterCancelledStart sends a best-effort /stop_profile, on a fresh
-// context with a short timeout, after ctx was cancelled while
-// /start_profile was in flight, and reports the outcome on the progress
-// line.
-func (c *capture) stopAfterCancelledStart(ctx context.Context, name string) {
-	c.note("cancelled while /start_profile was in flight: sending /stop_profile in case the %s profiler started", name)
+// stopAfterFailedStart sends a best-effort /stop_profile, on a fresh
+// context with a short timeout, after a /start_profile that may have
+// started the profiler did not succeed (why says how it failed), and
+// reports the outcome on the progress line. It returns once the stop is
+// answered or has failed, so nothing of it outlives the capture.
+func (c *capture) stopAfterFailedStart(ctx context.Context, name, why string) {
+	c.note("%s: sending /stop_profile in case the %s profiler started", why, name)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelStopTimeout)
 	defer cancel()
 	r, err := c.srv.do(sctx, http.MethodPost, "/stop_profile", nil, 0)
@@ -512,8 +545,74 @@ func (c *capture) stopAfterCancelledStart(ctx context.Context, name string) {
 	case err != nil:
 		c.note("could not stop the %s profiler (%v): check the server log", name, err)
 	case !r.ok():
-		c.note("/stop_profile answered HTTP %d (the %s profiler may not have started)", r.status, name)
+		c.note("/stop_profile answered HTTP %d: the %s profiler may not have started; if the server log shows it running, POST /stop_profile again", r.status, name)
+	default:
+		c.note("the %s profiler is stopped", name)
 	}
+}
+
+// startFailure says, for the progress line, how a /start_profile that may
+// have reached the server failed.
+func startFailure(err error, timeout time.Duration) string {
+	if errors.Is(err, ErrTimeout) {
+		return fmt.Sprintf("/start_profile got no answer within %s", timeout)
+	}
+	return "the connection dropped after /start_profile was sent"
+}
+
+// sendTrace watches one request through net/http's client trace hooks, to
+// tell a request that never left this machine from one the server may
+// have received.
+type sendTrace struct {
+	traced  atomic.Bool // the transport reported a step (net/http's does)
+	written atomic.Bool // the request's headers were written to a connection
+}
+
+// watch returns ctx carrying the hooks.
+func (t *sendTrace) watch(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn:      func(string) { t.traced.Store(true) },
+		WroteHeaders: func() { t.written.Store(true) },
+	})
+}
+
+// mayHaveReached reports whether the request that failed with err may have
+// reached the server. It did not when the server answered with a redirect
+// (refused: the answer is a clear one, and the other host was not asked),
+// and when no header was written: with a transport that reports its steps
+// that is known exactly; with one that does not, an error from dialling or
+// resolving the host, or from building the request, still shows it.
+// Anything else may have: a spurious /stop_profile costs an error answer,
+// a missing one leaves the server profiling.
+func (t *sendTrace) mayHaveReached(err error) bool {
+	switch {
+	case errors.Is(err, ErrRedirect):
+		return false
+	case t.written.Load():
+		return true
+	case t.traced.Load():
+		return false
+	}
+	return !failedBeforeSending(err)
+}
+
+// failedBeforeSending reports whether err shows a request that could not
+// have been sent: bad options, a host that does not resolve, a refused or
+// failed dial, a TLS handshake that failed.
+func failedBeforeSending(err error) bool {
+	var (
+		oe  *net.OpError
+		de  *net.DNSError
+		rhe tls.RecordHeaderError
+		cve *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.Is(err, ErrBadOptions), errors.As(err, &de), errors.As(err, &rhe), errors.As(err, &cve):
+		return true
+	case errors.As(err, &oe):
+		return oe.Op == "dial"
+	}
+	return false
 }
 
 // openAIProbes sends the probe generations of a vLLM or TensorRT-LLM

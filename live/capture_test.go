@@ -2,15 +2,20 @@ package live
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -678,6 +683,329 @@ func TestCaptureCancelDuringStartSendsStop(t *testing.T) {
 			defer mu.Unlock()
 			if !strings.Contains(strings.Join(notes, "\n"), "sending /stop_profile") {
 				t.Errorf("progress %q does not mention the stop", notes)
+			}
+		})
+	}
+}
+
+// recordingTransport records the requests a client attempts, for servers
+// that cannot record them (nothing listens, the dial never completes).
+type recordingTransport struct {
+	next  http.RoundTripper
+	mu    sync.Mutex
+	calls []string
+}
+
+func (rt *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt.mu.Lock()
+	rt.calls = append(rt.calls, req.Method+" "+req.URL.Path)
+	rt.mu.Unlock()
+	return rt.next.RoundTrip(req)
+}
+
+func (rt *recordingTransport) Calls() []string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return append([]string(nil), rt.calls...)
+}
+
+// clientConns counts the goroutines of client connections (one read loop
+// per open connection of any http.Transport).
+func clientConns() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "net/http.(*persistConn).readLoop(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestCaptureStartFailure checks what follows a /start_profile that does
+// not succeed: a best-effort /stop_profile, with a progress note saying
+// why, when the request may have reached the server (a timeout, a reset
+// after the request was read, an HTTP 5xx); none after a clear refusal
+// (HTTP 4xx) or when the request never left (connection refused, a dial
+// that does not complete). The error is the start's own, on one line, and
+// nothing of the call (request, connection) is left once it returns.
+func TestCaptureStartFailure(t *testing.T) {
+	tests := []struct {
+		name      string
+		fw        string
+		cfg       fakeConfig
+		client    string // "": Capture's own client; "down": nothing listens; "dial-hangs": the dial never completes
+		timeout   time.Duration
+		sentinel  error
+		contains  []string
+		wantCalls []string // as the server saw them, or as the client attempted them when client is set
+		wantNotes []string
+	}{
+		{
+			name: "timeout after the profiler started", fw: "vllm", cfg: fakeConfig{startLate: true}, timeout: 100 * time.Millisecond,
+			sentinel: ErrTimeout, contains: []string{"/start_profile: no answer within 100ms", "raise the request timeout"},
+			wantCalls: []string{"POST /start_profile", "POST /stop_profile"},
+			wantNotes: []string{
+				"starting the vLLM profiler",
+				"/start_profile got no answer within 100ms: sending /stop_profile in case the vLLM profiler started",
+				"the vLLM profiler is stopped",
+			},
+		},
+		{
+			name: "timeout, TensorRT-LLM", fw: "trtllm", cfg: fakeConfig{startLate: true}, timeout: 100 * time.Millisecond,
+			sentinel: ErrTimeout, contains: []string{"/start_profile: no answer within 100ms"},
+			wantCalls: []string{"POST /start_profile", "POST /stop_profile"},
+			wantNotes: []string{
+				"starting the TensorRT-LLM profiler",
+				"/start_profile got no answer within 100ms: sending /stop_profile in case the TensorRT-LLM profiler started",
+				"the TensorRT-LLM profiler is stopped",
+			},
+		},
+		{
+			name: "connection reset after the request was read", fw: "vllm", cfg: fakeConfig{startReset: true},
+			sentinel: ErrUnreachable, contains: []string{"/start_profile failed", "the server dropped the connection"},
+			wantCalls: []string{"POST /start_profile", "POST /stop_profile"},
+			wantNotes: []string{
+				"starting the vLLM profiler",
+				"the connection dropped after /start_profile was sent: sending /stop_profile in case the vLLM profiler started",
+				"the vLLM profiler is stopped",
+			},
+		},
+		{
+			name: "HTTP 500 after a partial start", fw: "vllm", cfg: fakeConfig{startStatus: 500},
+			sentinel: ErrHTTPStatus, contains: []string{"/start_profile answered HTTP 500", "vLLM did not start its profiler; check the server log"},
+			wantCalls: []string{"POST /start_profile", "POST /stop_profile"},
+			wantNotes: []string{
+				"starting the vLLM profiler",
+				"/start_profile answered HTTP 500: sending /stop_profile in case the vLLM profiler started",
+				"the vLLM profiler is stopped",
+			},
+		},
+		{
+			name: "HTTP 503 with nothing started: the stop is refused", fw: "trtllm", cfg: fakeConfig{status: map[string]int{"/start_profile": 503}},
+			sentinel: ErrHTTPStatus, contains: []string{"/start_profile answered HTTP 503"},
+			wantCalls: []string{"POST /start_profile", "POST /stop_profile"},
+			wantNotes: []string{
+				"starting the TensorRT-LLM profiler",
+				"/start_profile answered HTTP 503: sending /stop_profile in case the TensorRT-LLM profiler started",
+				"/stop_profile answered HTTP 400: the TensorRT-LLM profiler may not have started; if the server log shows it running, POST /stop_profile again",
+			},
+		},
+		{
+			name: "timeout, and the stop fails too", fw: "vllm", timeout: 100 * time.Millisecond,
+			cfg:      fakeConfig{startLate: true, status: map[string]int{"/stop_profile": 500}},
+			sentinel: ErrTimeout, contains: []string{"/start_profile: no answer within 100ms"},
+			wantCalls: []string{"POST /start_profile", "POST /stop_profile"},
+			wantNotes: []string{
+				"starting the vLLM profiler",
+				"/start_profile got no answer within 100ms: sending /stop_profile in case the vLLM profiler started",
+				"/stop_profile answered HTTP 500: the vLLM profiler may not have started; if the server log shows it running, POST /stop_profile again",
+			},
+		},
+		{
+			name: "HTTP 404 profiler not enabled: no stop", fw: "vllm", cfg: fakeConfig{profilerDisabled: true},
+			sentinel: ErrProfilerDisabled, contains: []string{"/start_profile answered HTTP 404", "--profiler-config"},
+			wantCalls: []string{"POST /start_profile"},
+			wantNotes: []string{"starting the vLLM profiler"},
+		},
+		{
+			name: "HTTP 403 refusal: no stop", fw: "trtllm", cfg: fakeConfig{status: map[string]int{"/start_profile": 403}},
+			sentinel: ErrHTTPStatus, contains: []string{"/start_profile answered HTTP 403", "TensorRT-LLM did not start its profiler"},
+			wantCalls: []string{"POST /start_profile"},
+			wantNotes: []string{"starting the TensorRT-LLM profiler"},
+		},
+		{
+			name: "connection refused: no stop", fw: "vllm", client: "down",
+			sentinel: ErrUnreachable, contains: []string{"cannot connect to http://127.0.0.1:", "is the server running"},
+			wantCalls: []string{"POST /start_profile"},
+			wantNotes: []string{"starting the vLLM profiler"},
+		},
+		{
+			name: "timeout before a connection was made: no stop", fw: "vllm", client: "dial-hangs", timeout: 100 * time.Millisecond,
+			sentinel: ErrTimeout, contains: []string{"/start_profile: no answer within 100ms"},
+			wantCalls: []string{"POST /start_profile"},
+			wantNotes: []string{"starting the vLLM profiler"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			conns := clientConns()
+			var srv *fakeServer
+			var rec *recordingTransport
+			opts := fastOptions("")
+			switch tc.client {
+			case "":
+				cfg := tc.cfg
+				cfg.framework = tc.fw
+				srv = newFakeServer(t, cfg)
+				opts.URL = srv.URL
+			case "down":
+				rec = &recordingTransport{next: http.DefaultTransport.(*http.Transport).Clone()}
+				opts.URL = downURL(t)
+			case "dial-hangs":
+				tr := http.DefaultTransport.(*http.Transport).Clone()
+				tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+					<-ctx.Done()
+					return nil, ctx.Err()
+				}
+				rec = &recordingTransport{next: tr}
+				opts.URL = "http://127.0.0.1:9"
+			}
+			if rec != nil {
+				opts.HTTPClient = &http.Client{Transport: rec}
+			}
+			opts.Framework = tc.fw
+			opts.OutputDir = t.TempDir()
+			if tc.fw == "trtllm" {
+				opts.OutputDir = filepath.Join(opts.OutputDir, "trace.json")
+			}
+			if tc.timeout > 0 {
+				opts.RequestTimeout = tc.timeout
+			}
+			var log progressLog
+			opts.Progress = log.add
+
+			start := time.Now()
+			res, err := Capture(context.Background(), opts)
+			if err == nil {
+				t.Fatalf("Capture succeeded (%+v), want an error", res)
+			}
+			t.Logf("error: %v", err)
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("took %s to fail", d)
+			}
+			if !errors.Is(err, tc.sentinel) {
+				t.Errorf("error %q does not wrap %v", err, tc.sentinel)
+			}
+			if msg := err.Error(); strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error %q does not say %q", err, s)
+				}
+			}
+			calls := []string(nil)
+			if srv != nil {
+				calls = srv.Calls()
+			} else {
+				calls = rec.Calls()
+			}
+			if !reflect.DeepEqual(calls, tc.wantCalls) {
+				t.Errorf("requests = %q, want %q", calls, tc.wantCalls)
+			}
+			log.mu.Lock()
+			notes := append([]string(nil), log.notes...)
+			log.mu.Unlock()
+			if !reflect.DeepEqual(notes, tc.wantNotes) {
+				t.Errorf("progress notes:\n  %s\nwant:\n  %s", strings.Join(notes, "\n  "), strings.Join(tc.wantNotes, "\n  "))
+			}
+			if srv == nil {
+				return
+			}
+			if srv.Profiling() && tc.cfg.status["/stop_profile"] == 0 {
+				t.Error("the fake server is still profiling")
+			}
+			// Nothing of the call is left: the server's handlers have
+			// returned (the client closed the connection of a request it
+			// gave up on) and no client connection stays open.
+			deadline := time.Now().Add(2 * time.Second)
+			for srv.InFlight() > 0 || clientConns() > conns {
+				if time.Now().After(deadline) {
+					t.Fatalf("after Capture returned: %d requests in flight at the server, %d client connections open (%d before)",
+						srv.InFlight(), clientConns(), conns)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestCaptureCancelBeforeStartSendsNothing cancels before /start_profile
+// could be sent (already cancelled; cancelled while the dial hangs): no
+// profiler was started, so no /stop_profile is sent either.
+func TestCaptureCancelBeforeStartSendsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		dialHangs bool
+		contains  string
+		wantCalls []string
+	}{
+		{name: "cancelled before the capture", contains: "cancelled before the profiler was started", wantCalls: nil},
+		{name: "cancelled while connecting", dialHangs: true, contains: "before the request was sent (no profiler stop needed)", wantCalls: []string{"POST /start_profile"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			dialing := make(chan struct{}, 1)
+			tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				dialing <- struct{}{}
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			rec := &recordingTransport{next: tr}
+			opts := fastOptions("http://127.0.0.1:9")
+			opts.HTTPClient = &http.Client{Transport: rec}
+			opts.Framework = "vllm"
+			opts.OutputDir = t.TempDir()
+			if tc.dialHangs {
+				go func() {
+					select {
+					case <-dialing:
+						cancel()
+					case <-time.After(5 * time.Second):
+					}
+				}()
+			} else {
+				cancel()
+			}
+			_, err := Capture(ctx, opts)
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("got %v, want context.Canceled", err)
+			}
+			if !strings.Contains(err.Error(), tc.contains) {
+				t.Errorf("error %q does not say %q", err, tc.contains)
+			}
+			if got := rec.Calls(); !reflect.DeepEqual(got, tc.wantCalls) {
+				t.Errorf("requests = %q, want %q", got, tc.wantCalls)
+			}
+		})
+	}
+}
+
+// TestMayHaveReached covers the judgement on a failed request: exact with
+// a transport that reports its steps, from the error with one that does
+// not.
+func TestMayHaveReached(t *testing.T) {
+	refused := &url.Error{Op: "Post", URL: "http://h/start_profile", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}
+	reset := &url.Error{Op: "Post", URL: "http://h/start_profile", Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}
+	wrap := func(sentinel, cause error) error { return newError(sentinel, cause, "x") }
+	tests := []struct {
+		name            string
+		traced, written bool
+		err             error
+		want            bool
+	}{
+		{"headers written, then a timeout", true, true, wrap(ErrTimeout, context.DeadlineExceeded), true},
+		{"headers written, then a reset", true, true, wrap(ErrUnreachable, reset), true},
+		{"connection sought, nothing written", true, false, wrap(ErrTimeout, context.DeadlineExceeded), false},
+		{"redirect refused", true, true, wrap(ErrRedirect, nil), false},
+		{"untraced: refused dial", false, false, wrap(ErrUnreachable, refused), false},
+		{"untraced: unknown host", false, false, wrap(ErrUnreachable, &net.DNSError{Name: "nohost", Err: "no such host"}), false},
+		{"untraced: bad request", false, false, wrap(ErrBadOptions, nil), false},
+		{"untraced: TLS handshake", false, false, wrap(ErrUnreachable, tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}), false},
+		{"untraced: reset", false, false, wrap(ErrUnreachable, reset), true},
+		{"untraced: EOF", false, false, wrap(ErrUnreachable, io.EOF), true},
+		{"untraced: timeout", false, false, wrap(ErrTimeout, context.DeadlineExceeded), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var s sendTrace
+			s.traced.Store(tc.traced)
+			s.written.Store(tc.written)
+			if got := s.mayHaveReached(tc.err); got != tc.want {
+				t.Errorf("mayHaveReached = %v, want %v", got, tc.want)
 			}
 		})
 	}

@@ -88,6 +88,7 @@ func sameHostRedirects(base *url.URL) func(*http.Request, []*http.Request) error
 type server struct {
 	base *url.URL
 	hc   *http.Client
+	own  bool // hc was made here, so its idle connections are ours to close
 }
 
 // newServer checks baseURL and prepares the client. A client given by the
@@ -98,7 +99,8 @@ func newServer(baseURL string, hc *http.Client) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
+	own := hc == nil
+	if own {
 		hc, err = NewClient(base.String())
 		if err != nil {
 			return nil, err
@@ -108,7 +110,16 @@ func newServer(baseURL string, hc *http.Client) (*server, error) {
 		c.CheckRedirect = sameHostRedirects(base)
 		hc = &c
 	}
-	return &server{base: base, hc: hc}, nil
+	return &server{base: base, hc: hc, own: own}, nil
+}
+
+// close closes the kept-alive connections of a client made by newServer,
+// so that no connection or transport goroutine outlives the call that made
+// it. A caller's client is left alone: its pool is the caller's.
+func (s *server) close() {
+	if s.own {
+		s.hc.CloseIdleConnections()
+	}
 }
 
 // endpoint returns the absolute URL of path on the server.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,7 +24,10 @@ type fakeConfig struct {
 	framework        string          // sglang, vllm, trtllm, or "other" (an unknown OpenAI server)
 	profilerDisabled bool            // vLLM without --profiler-config, TRT-LLM without TLLM_PROFILE_START_STOP
 	chatMissing      bool            // /v1/chat/completions answers 404 (no chat template)
-	hang             map[string]bool // paths whose handler waits until the client gives up
+	hang             map[string]bool // paths whose handler waits until the client gives up (or the test ends)
+	startLate        bool            // /start_profile starts the profiler, then answers only once the client gave up (or the test ends)
+	startReset       bool            // /start_profile starts the profiler, then resets the connection without answering
+	startStatus      int             // /start_profile starts the profiler, then answers this status (a partial start)
 	html             map[string]bool // paths answered with an HTML page
 	status           map[string]int  // paths answered with this status
 	noTrace          bool            // the profiler never writes a trace
@@ -45,6 +49,8 @@ type fakeServer struct {
 	cfg fakeConfig
 	*httptest.Server
 
+	quit chan struct{} // closed when the test ends: waiting handlers return
+
 	mu          sync.Mutex
 	calls       []string
 	bodies      map[string][]map[string]any
@@ -58,9 +64,10 @@ type fakeServer struct {
 
 func newFakeServer(t *testing.T, cfg fakeConfig) *fakeServer {
 	t.Helper()
-	f := &fakeServer{t: t, cfg: cfg, bodies: map[string][]map[string]any{}}
+	f := &fakeServer{t: t, cfg: cfg, bodies: map[string][]map[string]any{}, quit: make(chan struct{})}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(func() {
+		close(f.quit) // Close waits for the handlers
 		f.Server.Close()
 		f.writers.Wait()
 	})
@@ -72,6 +79,42 @@ func (f *fakeServer) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
+}
+
+// InFlight returns the number of requests whose handler is running.
+func (f *fakeServer) InFlight() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.inFlight
+}
+
+// Profiling reports whether the fake profiler is running.
+func (f *fakeServer) Profiling() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.profiling
+}
+
+// waitForClient holds a handler until the client gives up on the request
+// (it closes the connection) or the test ends.
+func (f *fakeServer) waitForClient(r *http.Request) {
+	select {
+	case <-r.Context().Done():
+	case <-f.quit:
+	}
+}
+
+// resetConn drops the connection of w with a TCP reset, without an answer.
+func (f *fakeServer) resetConn(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		f.t.Errorf("fake server: hijack: %v", err)
+		return
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // close sends RST, not FIN
+	}
+	_ = conn.Close()
 }
 
 func (f *fakeServer) body(path string, i int) map[string]any {
@@ -114,10 +157,7 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.cfg.hang[p] {
-		select {
-		case <-r.Context().Done():
-		case <-time.After(10 * time.Second):
-		}
+		f.waitForClient(r)
 		return
 	}
 	if f.cfg.html[p] {
@@ -153,6 +193,17 @@ func (f *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.profiling = true
 		f.mu.Unlock()
+		switch {
+		case f.cfg.startLate:
+			f.waitForClient(r)
+			return
+		case f.cfg.startReset:
+			f.resetConn(w)
+			return
+		case f.cfg.startStatus != 0:
+			writeJSON(w, f.cfg.startStatus, map[string]any{"detail": "profiler start failed on a worker"})
+			return
+		}
 		if fw == "sglang" {
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, "Start profiling.\n")

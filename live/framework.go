@@ -66,6 +66,7 @@ func DetectFramework(ctx context.Context, baseURL string, hc *http.Client) (stri
 	if err != nil {
 		return "", err
 	}
+	defer srv.close()
 	d, err := srv.detect(ctx, infoTimeout)
 	if err != nil {
 		return "", err

@@ -153,6 +153,7 @@ func Probe(ctx context.Context, opts ProbeOptions) (*ProbeReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer srv.close()
 	var det *detection
 	if fw == FrameworkAuto {
 		if det, err = srv.detect(ctx, min(infoTimeout, opts.Timeout)); err != nil {
