@@ -433,6 +433,8 @@ type prepared struct {
 	stages     []string
 	launchOf   []int32 // per kernel index: its launch event; -1 none; -2 not looked up
 	res        *resolver
+	// sites resolves sites on the analysis's own goroutine.
+	sites *siteFinder
 }
 
 // stageAt returns kernel i's stage ("" when left out).
@@ -467,6 +469,7 @@ func (p *prepared) launch(t *trace.Trace, i int) *trace.Launch {
 func (a *analysis) prepare(l loaded) *prepared {
 	t := l.t
 	p := &prepared{res: newResolver(t, l.owned), stageIDs: make([]int32, len(t.Kernels)), stages: []string{""}, launchOf: make([]int32, len(t.Kernels))}
+	p.sites = newSiteFinder(p.res)
 	for i := range p.launchOf {
 		p.launchOf[i] = -2
 	}
@@ -600,7 +603,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 		}
 		row := lastAgg.add(canon, cat, k.TS, k.Dur)
 		ln := p.launch(t, i)
-		res := p.res.resolve(k, p.res.externalID(k), ln)
+		res := p.sites.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
 		if p.overlapIDs == nil {
 			lastAgg.addInterval(t, k, canon, res)
@@ -619,9 +622,9 @@ func (a *analysis) addFormalTrace(l loaded) {
 			if gr == nil {
 				gr = &graphReplay{trace: name, rows: map[string]bool{}}
 				if ln != nil {
-					p.res.buf = p.res.frames.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur), p.res.buf)
-					if len(p.res.buf) > 0 {
-						gr.launchAt = p.res.fromFrames("", "").location
+					p.sites.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur))
+					if len(p.sites.buf) > 0 {
+						gr.launchAt = p.sites.fromFrames("", "").location
 					}
 				}
 			}
@@ -651,7 +654,7 @@ func (a *analysis) addFormalTrace(l loaded) {
 			addCaptureLaunches(a.capture, l, p, &kn, ran)
 		}
 	}
-	a.remember(p.res)
+	a.remember(p.sites)
 }
 
 // addOverlapProcess adds the kernels of the overlap process of
@@ -665,15 +668,15 @@ func (a *analysis) addOverlapProcess(t *trace.Trace, p *prepared, kn *kernelName
 		}
 		k := &t.Kernels[i]
 		canon, _ := kn.get(t, k.Name)
-		res := p.res.resolve(k, p.res.externalID(k), p.launch(t, i))
+		res := p.sites.resolve(k, p.res.externalID(k), p.launch(t, i))
 		a.stage(st).addInterval(t, k, canon, res)
 	}
 }
 
-// remember records the parsed form of every location the resolver has
-// produced, so document sites can carry path, line and function.
-func (a *analysis) remember(r *resolver) {
-	for _, fi := range r.frames.info {
+// remember records the parsed form of every frame the site finder has
+// parsed, so document sites can carry path, line and function.
+func (a *analysis) remember(f *siteFinder) {
+	for _, fi := range f.info {
 		if _, ok := a.locs[fi.location]; !ok {
 			a.locs[fi.location] = fi
 		}

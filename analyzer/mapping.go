@@ -42,7 +42,7 @@ func (a *analysis) addMappingTrace(l loaded) {
 			continue
 		}
 		canon, cat := kn.get(t, k.Name)
-		res := p.res.resolve(k, p.res.externalID(k), p.res.launch(k))
+		res := p.sites.resolve(k, p.res.externalID(k), p.res.launch(k))
 		if res.location == GraphReplaySite {
 			continue // a replay in the mapping trace teaches nothing
 		}
@@ -50,7 +50,7 @@ func (a *analysis) addMappingTrace(l loaded) {
 		a.mapping.global.add(canon, cat, k.TS, k.Dur).addSite(res, k.Dur)
 	}
 	addCaptureLaunches(a.mapping, l, p, &kn, ran)
-	a.remember(p.res)
+	a.remember(p.sites)
 }
 
 // addCaptureLaunches adds to km a site for every kernel launch of l that
@@ -65,14 +65,14 @@ func addCaptureLaunches(km *kernelMap, l loaded, p *prepared, kn *kernelNames, r
 	}
 	for i := range t.Launches {
 		ln := &t.Launches[i]
-		if ln.Kernel == 0 || ran[ln.Correlation] || p.res.graphLaunch(ln.Name) {
+		if ln.Kernel == 0 || ran[ln.Correlation] || p.sites.graphLaunch(ln.Name) {
 			continue
 		}
-		p.res.buf = p.res.frames.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur), p.res.buf)
-		if len(p.res.buf) == 0 {
+		p.sites.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur))
+		if len(p.sites.buf) == 0 {
 			continue
 		}
-		res := p.res.fromFrames(t.S(ln.Name), AttrGraphCapture)
+		res := p.sites.fromFrames(t.S(ln.Name), AttrGraphCapture)
 		if ext := ln.ExternalID; ext != trace.NoID {
 			if ops := p.res.opsByExt.get(ext); len(ops) > 0 {
 				res.cpuOp = t.S(t.CPUOps[ops[0]].Name)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
 )
@@ -22,21 +23,22 @@ const GraphReplaySite = "graph replay (unattributed)"
 // enclosing frame. Frames of one thread nest, so the frames active at time
 // t are the last frame starting at or before t and those of its ancestors
 // that are still open at t.
+//
+// A frameIndex is read-only once built: goroutines share it, each through
+// a siteFinder of its own.
 type frameIndex struct {
-	t       *trace.Trace
 	threads map[trace.ThreadKey]frameSpan
 	names   []trace.Str
 	starts  []int64
 	ends    []int64
 	parent  []int32 // position of the enclosing frame, -1 for a root
-	info    map[trace.Str]*frameInfo
 }
 
 // frameSpan is the positions [lo, hi) of one thread's frames.
 type frameSpan struct{ lo, hi int32 }
 
 func newFrameIndex(t *trace.Trace) *frameIndex {
-	fx := &frameIndex{t: t, threads: map[trace.ThreadKey]frameSpan{}, info: map[trace.Str]*frameInfo{}}
+	fx := &frameIndex{threads: map[trace.ThreadKey]frameSpan{}}
 	fr := t.Frames
 	n := len(fr)
 	// Number the threads (consecutive frames are mostly of one thread, so
@@ -113,28 +115,22 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 	return fx
 }
 
-// frame returns the parsed form of a frame name, cached.
-func (fx *frameIndex) frame(name trace.Str) *frameInfo {
-	if fi, ok := fx.info[name]; ok {
-		return fi
-	}
-	fi := parseFrame(fx.t.S(name))
-	fx.info[name] = &fi
-	return &fi
-}
-
-// active appends to buf the frames (positions in the index) open on a
-// thread at probe, outermost first: start <= probe and end >=
+// active appends to buf the frames (positions in the index) of the
+// thread span sp open at probe, outermost first: start <= probe and end >=
 // probe-0.001µs.
-func (fx *frameIndex) active(pid, tid trace.Str, probe int64, buf []int32) []int32 {
+func (fx *frameIndex) active(sp frameSpan, probe int64, buf []int32) []int32 {
 	buf = buf[:0]
-	sp, ok := fx.threads[trace.ThreadKey{PID: pid, TID: tid}]
-	if !ok {
-		return buf
+	// The last frame of the span starting at or before probe.
+	lo, hi := int(sp.lo), int(sp.hi)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if fx.starts[m] > probe {
+			hi = m
+		} else {
+			lo = m + 1
+		}
 	}
-	starts := fx.starts[sp.lo:sp.hi]
-	p := int(sp.lo) + sort.Search(len(starts), func(i int) bool { return starts[i] > probe }) - 1
-	for ; p >= int(sp.lo); p = int(fx.parent[p]) {
+	for p := lo - 1; p >= int(sp.lo); p = int(fx.parent[p]) {
 		if fx.ends[p] >= probe-probeOffsetNS {
 			buf = append(buf, int32(p))
 		}
@@ -183,24 +179,17 @@ func pickNearest(n int, span func(i int) (int64, int64), kts int64) int {
 }
 
 // resolver maps kernels of one trace to the Python frames that launched
-// them.
+// them. It is read-only once built (the correlation map is built once, on
+// first use, under extOnce), so goroutines share it; each resolves sites
+// through a siteFinder of its own, which holds the caches.
 type resolver struct {
 	t          *trace.Trace
 	frames     *frameIndex
 	opsByExt   keyedIndex      // CPU ops by External id, sorted by start
 	launchByCo keyedIndex      // launches by correlation, sorted by start
+	extOnce    sync.Once       // builds extByCorr
 	extByCorr  map[int64]int64 // correlation -> External id; nil until needed
-	// graphNames caches isGraphLaunch by interned name: 0 unknown, 1 no,
-	// 2 yes.
-	graphNames []int8
-	buf        []int32
-	// chains caches location and stack by the names of the active frames
-	// (4 bytes per interned name, outermost first).
-	chains map[string]chainSite
-	key    []byte
 }
-
-type chainSite struct{ location, stack string }
 
 // newResolver indexes t. With release, it drops t.Frames once the frame
 // index holds what it needs of them, and collects then and once the other
@@ -213,7 +202,7 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 		t.Frames = nil
 		collect(t.Bytes)
 	}
-	r := &resolver{t: t, frames: fx, chains: map[string]chainSite{}}
+	r := &resolver{t: t, frames: fx}
 	r.launchByCo = newKeyedIndex(len(t.Launches),
 		func(i int) (int64, int64) { return t.Launches[i].Correlation, t.Launches[i].TS })
 	r.opsByExt = newKeyedIndex(len(t.CPUOps), func(i int) (int64, int64) {
@@ -236,7 +225,7 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 // with this correlation carries. The map is built on first use: events
 // usually carry their own External id, so most traces never need it.
 func (r *resolver) extOfCorrelation(corr int64) (int64, bool) {
-	if r.extByCorr == nil {
+	r.extOnce.Do(func() {
 		t := r.t
 		r.extByCorr = make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4)
 		for i := range t.Launches {
@@ -253,7 +242,7 @@ func (r *resolver) extOfCorrelation(corr int64) (int64, bool) {
 				}
 			}
 		}
-	}
+	})
 	ext, ok := r.extByCorr[corr]
 	return ext, ok
 }
@@ -371,24 +360,78 @@ func (r *resolver) launchIndex(k *trace.Kernel) int32 {
 	return l[i]
 }
 
+// siteFinder resolves launch sites through a shared resolver, with caches
+// of its own: one per goroutine.
+type siteFinder struct {
+	r *resolver
+	// graphNames caches isGraphLaunch by interned name: 0 unknown, 1 no,
+	// 2 yes.
+	graphNames []int8
+	// info caches the parsed form of frame names.
+	info map[trace.Str]*frameInfo
+	buf  []int32
+	// chains caches location and stack by the names of the active frames
+	// (4 bytes per interned name, outermost first).
+	chains map[string]chainSite
+	key    []byte
+	// The thread of the latest frame lookup and its span (ok false when
+	// the thread has no frames): consecutive lookups are mostly of one
+	// thread.
+	lastThread trace.ThreadKey
+	lastSpan   frameSpan
+	lastOK     bool
+	haveLast   bool
+}
+
+type chainSite struct{ location, stack string }
+
+func newSiteFinder(r *resolver) *siteFinder {
+	return &siteFinder{r: r, info: map[trace.Str]*frameInfo{}, chains: map[string]chainSite{}}
+}
+
+// active sets f.buf to the frames open on a thread at probe (see
+// frameIndex.active).
+func (f *siteFinder) active(pid, tid trace.Str, probe int64) {
+	key := trace.ThreadKey{PID: pid, TID: tid}
+	if !f.haveLast || key != f.lastThread {
+		f.lastSpan, f.lastOK = f.r.frames.threads[key]
+		f.lastThread, f.haveLast = key, true
+	}
+	if !f.lastOK {
+		f.buf = f.buf[:0]
+		return
+	}
+	f.buf = f.r.frames.active(f.lastSpan, probe, f.buf)
+}
+
+// frame returns the parsed form of a frame name, cached.
+func (f *siteFinder) frame(name trace.Str) *frameInfo {
+	if fi, ok := f.info[name]; ok {
+		return fi
+	}
+	fi := parseFrame(f.r.t.S(name))
+	f.info[name] = &fi
+	return &fi
+}
+
 // graphLaunch is isGraphLaunch of an interned name, cached.
-func (r *resolver) graphLaunch(name trace.Str) bool {
-	if r.graphNames == nil {
-		r.graphNames = make([]int8, r.t.Strings.Len())
+func (f *siteFinder) graphLaunch(name trace.Str) bool {
+	if f.graphNames == nil {
+		f.graphNames = make([]int8, f.r.t.Strings.Len())
 	}
-	if int(name) >= len(r.graphNames) {
-		return isGraphLaunch(r.t.S(name))
+	if int(name) >= len(f.graphNames) {
+		return isGraphLaunch(f.r.t.S(name))
 	}
-	switch r.graphNames[name] {
+	switch f.graphNames[name] {
 	case 1:
 		return false
 	case 2:
 		return true
 	}
-	g := isGraphLaunch(r.t.S(name))
-	r.graphNames[name] = 1
+	g := isGraphLaunch(f.r.t.S(name))
+	f.graphNames[name] = 1
 	if g {
-		r.graphNames[name] = 2
+		f.graphNames[name] = 2
 	}
 	return g
 }
@@ -410,8 +453,9 @@ func probeAt(ts, dur int64) int64 {
 // the Python frames active when its CPU op (same External id) ran, else
 // when its launch call (same correlation) ran. Kernels replayed from a
 // graph are not attributed to the graph launch call.
-func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolution {
-	if l != nil && r.graphLaunch(l.Name) {
+func (f *siteFinder) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolution {
+	r := f.r
+	if l != nil && f.graphLaunch(l.Name) {
 		return resolution{location: GraphReplaySite, cpuOp: r.t.S(l.Name), attribution: AttrUnresolved}
 	}
 	cpuOp := ""
@@ -421,27 +465,27 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 		if i >= 0 {
 			o := &r.t.CPUOps[ops[i]]
 			cpuOp = r.t.S(o.Name)
-			r.buf = r.frames.active(o.PID, o.TID, probeAt(o.TS, o.Dur), r.buf)
-			if len(r.buf) > 0 {
-				return r.fromFrames(cpuOp, AttrExternalID)
+			f.active(o.PID, o.TID, probeAt(o.TS, o.Dur))
+			if len(f.buf) > 0 {
+				return f.fromFrames(cpuOp, AttrExternalID)
 			}
 		}
 	}
 	if l != nil {
-		r.buf = r.frames.active(l.PID, l.TID, probeAt(l.TS, l.Dur), r.buf)
+		f.active(l.PID, l.TID, probeAt(l.TS, l.Dur))
 		name := cpuOp
 		if name == "" {
 			name = r.t.S(l.Name)
 		}
-		if len(r.buf) > 0 {
-			return r.fromFrames(name, AttrLaunch)
+		if len(f.buf) > 0 {
+			return f.fromFrames(name, AttrLaunch)
 		}
 		return resolution{cpuOp: r.t.S(l.Name), attribution: AttrUnresolved}
 	}
 	return resolution{cpuOp: cpuOp, attribution: AttrUnresolved}
 }
 
-// fromFrames picks the launch site among the active frames in r.buf
+// fromFrames picks the launch site among the active frames in f.buf
 // (outermost first). The reference's choice is the frame of highest launch
 // priority, ties to the innermost; when that frame is not framework code
 // (or is a wrapper), the site shown is the innermost frame of highest
@@ -449,13 +493,13 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 // searched only the last 4 frames, which inside torch.compile are all
 // torch internals). The stack is the last 4 active frames of positive
 // priority.
-func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
-	r.key = r.key[:0]
-	for _, fi := range r.buf {
-		n := r.frames.names[fi]
-		r.key = append(r.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+func (f *siteFinder) fromFrames(cpuOp, attribution string) resolution {
+	f.key = f.key[:0]
+	for _, fi := range f.buf {
+		n := f.r.frames.names[fi]
+		f.key = append(f.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	}
-	if c, ok := r.chains[string(r.key)]; ok {
+	if c, ok := f.chains[string(f.key)]; ok {
 		return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
 	}
 	var best *frameInfo
@@ -463,9 +507,9 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 	var stack []string
 	var shown *frameInfo
 	shownPrio := 0
-	for _, fi := range r.buf {
-		info := r.frames.frame(r.frames.names[fi])
-		ts, dur := r.frames.starts[fi], r.frames.ends[fi]-r.frames.starts[fi]
+	for _, fi := range f.buf {
+		info := f.frame(f.r.frames.names[fi])
+		ts, dur := f.r.frames.starts[fi], f.r.frames.ends[fi]-f.r.frames.starts[fi]
 		if best == nil || info.priority > best.priority ||
 			(info.priority == best.priority && (ts > bestTS || (ts == bestTS && dur < bestDur))) {
 			best, bestTS, bestDur = info, ts, dur
@@ -481,13 +525,13 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 		stack = stack[len(stack)-4:]
 	}
 	if len(stack) == 0 {
-		stack = []string{r.frames.frame(r.frames.names[r.buf[len(r.buf)-1]]).location}
+		stack = []string{f.frame(f.r.frames.names[f.buf[len(f.buf)-1]]).location}
 	}
 	loc := best.location
 	if !best.shown && shown != nil {
 		loc = shown.location
 	}
 	c := chainSite{location: loc, stack: strings.Join(stack, " -> ")}
-	r.chains[string(r.key)] = c
+	f.chains[string(f.key)] = c
 	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
 }
