@@ -27,7 +27,7 @@ func BenchmarkEngine(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		doc := &Document{Stages: []Stage{}, Warnings: []string{}}
-		if _, err := buildStages(context.Background(), doc, []loaded{{target: tg, t: t}}, nil, ""); err != nil {
+		if _, err := buildStages(context.Background(), doc, []loaded{{target: tg, t: t}}, nil, "", split{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -75,7 +75,7 @@ func BenchmarkEngineGenerated(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		doc := &Document{Stages: []Stage{}, Warnings: []string{}}
-		ks, err := buildStages(context.Background(), doc, []loaded{{target: trace.Target{Path: path, Stage: StageAll, Rank: -1}, t: t}}, nil, "")
+		ks, err := buildStages(context.Background(), doc, []loaded{{target: trace.Target{Path: path, Stage: StageAll, Rank: -1}, t: t}}, nil, "", split{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -137,13 +137,40 @@ func (s *stageAgg) row(name, category string) *rowAgg {
 // add records one kernel execution.
 func (s *stageAgg) add(name, category string, ts, dur int64) *rowAgg {
 	r := s.row(name, category)
+	s.record(r, dur)
+	return r
+}
+
+// record records one kernel execution of row r of s.
+func (s *stageAgg) record(r *rowAgg, dur int64) {
 	r.ns += dur
 	r.launches++
 	if dur > r.maxNS {
 		r.maxNS = dur
 	}
 	s.totalNS += dur
-	return r
+}
+
+// merge adds the rows and sites of o (an aggregate of kernels that come
+// after those of s) to s, as if o's kernels had been added to s one by
+// one: rows, sites and counted strings new to s keep o's first-seen
+// order. It leaves o's overlap kernels alone.
+func (s *stageAgg) merge(o *stageAgg) {
+	for _, or := range o.order {
+		r := s.row(or.name, or.category)
+		r.ns += or.ns
+		r.launches += or.launches
+		r.maxNS = max(r.maxNS, or.maxNS)
+		for _, os := range or.order {
+			site := r.site(os.location)
+			site.ns += os.ns
+			site.launches += os.launches
+			site.cpuOps.merge(&os.cpuOps)
+			site.stacks.merge(&os.stacks)
+			site.attrs.merge(&os.attrs)
+		}
+	}
+	s.totalNS += o.totalNS
 }
 
 // busyNS is the length of the union of the stage's kernel intervals. It

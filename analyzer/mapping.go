@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"context"
 	"strings"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
@@ -27,10 +28,13 @@ func (m *kernelMap) stage(name string) *stageAgg {
 // was being captured (HIP names the kernel in the launch's args.kernel;
 // such kernels do not run during capture, so the launch is their only
 // record). Sites found through a capture launch are marked graph-capture.
-func (a *analysis) addMappingTrace(l loaded) {
+func (a *analysis) addMappingTrace(ctx context.Context, l loaded) error {
 	t := l.t
-	p := a.prepare(l)
-	kn := kernelNames{canon: map[trace.Str]string{}, cat: map[trace.Str]string{}}
+	p, err := a.prepare(ctx, l)
+	if err != nil {
+		return err
+	}
+	kn := newKernelNames(t)
 	ran := map[int64]bool{}
 	for i := range t.Kernels {
 		k := &t.Kernels[i]
@@ -41,7 +45,7 @@ func (a *analysis) addMappingTrace(l loaded) {
 		if st == "" {
 			continue
 		}
-		canon, cat := kn.get(t, k.Name)
+		canon, cat := kn.get(k.Name)
 		res := p.sites.resolve(k, p.res.externalID(k), p.res.launch(k))
 		if res.location == GraphReplaySite {
 			continue // a replay in the mapping trace teaches nothing
@@ -49,8 +53,9 @@ func (a *analysis) addMappingTrace(l loaded) {
 		a.mapping.stage(st).add(canon, cat, k.TS, k.Dur).addSite(res, k.Dur)
 		a.mapping.global.add(canon, cat, k.TS, k.Dur).addSite(res, k.Dur)
 	}
-	addCaptureLaunches(a.mapping, l, p, &kn, ran)
+	addCaptureLaunches(a.mapping, l, p, kn, ran)
 	a.remember(p.sites)
+	return nil
 }
 
 // addCaptureLaunches adds to km a site for every kernel launch of l that
@@ -84,7 +89,7 @@ func addCaptureLaunches(km *kernelMap, l loaded, p *prepared, kn *kernelNames, r
 				st = StageAll
 			}
 		}
-		canon, cat := kn.get(t, ln.Kernel)
+		canon, cat := kn.get(ln.Kernel)
 		for _, agg := range []*stageAgg{km.stage(st), km.global} {
 			row := agg.row(canon, cat)
 			row.launches++
