@@ -117,7 +117,7 @@ func Analyze(kernels []Kernel, opts Options) *Result {
 		MaxConcurrentStreams: sw.maxStreams,
 		Families:             aggregate(kernels, cats, sw),
 	}
-	res.Rows = selectRows(kernels, cats, res, opts)
+	res.Rows = selectRows(kernels, cats, sw.sid, res, opts)
 	res.Breakdown = <-done
 	return res
 }
@@ -134,6 +134,7 @@ type sweepResult struct {
 	overlapWith map[[2]int]int64
 	nameIDs     []int // per kernel; ids index names
 	names       []string
+	sid         []int // per kernel: its stream id
 }
 
 // point is a sweep event: a kernel starting or ending.
@@ -160,21 +161,33 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 	nameID := map[string]int{}
 	streamID := map[string]int{}
 	sid := make([]int, n)
+	res.sid = sid
 	points := make([]point, 0, 2*n)
-	for i, k := range kernels {
-		id, ok := streamID[k.Stream]
-		if !ok {
-			id = len(streamID)
-			streamID[k.Stream] = id
+	// Consecutive kernels often share a stream or a name: the latest of
+	// each is checked before the maps.
+	lastStream, lastName := "", ""
+	lastSID, lastNID := -1, -1
+	for i := range kernels {
+		k := &kernels[i]
+		if lastSID < 0 || k.Stream != lastStream {
+			id, ok := streamID[k.Stream]
+			if !ok {
+				id = len(streamID)
+				streamID[k.Stream] = id
+			}
+			lastStream, lastSID = k.Stream, id
 		}
-		sid[i] = id
-		nid, ok := nameID[k.Name]
-		if !ok {
-			nid = len(res.names)
-			nameID[k.Name] = nid
-			res.names = append(res.names, k.Name)
+		sid[i] = lastSID
+		if lastNID < 0 || k.Name != lastName {
+			nid, ok := nameID[k.Name]
+			if !ok {
+				nid = len(res.names)
+				nameID[k.Name] = nid
+				res.names = append(res.names, k.Name)
+			}
+			lastName, lastNID = k.Name, nid
 		}
-		res.nameIDs[i] = nid
+		res.nameIDs[i] = lastNID
 		if k.dur() <= 0 {
 			continue
 		}

@@ -175,13 +175,18 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 func classifyAll(kernels []Kernel) []string {
 	cache := map[string]string{}
 	cats := make([]string, len(kernels))
-	for i, k := range kernels {
-		c, ok := cache[k.Name]
-		if !ok {
-			c = Classify(k.Name)
-			cache[k.Name] = c
+	last, lastCat := "", ""
+	for i := range kernels {
+		name := kernels[i].Name
+		if i == 0 || name != last {
+			c, ok := cache[name]
+			if !ok {
+				c = Classify(name)
+				cache[name] = c
+			}
+			last, lastCat = name, c
 		}
-		cats[i] = c
+		cats[i] = lastCat
 	}
 	return cats
 }

@@ -105,7 +105,8 @@ func (r Row) FormalSignal() string {
 
 // selectRows picks the headroom and low-roi-hidden rows (spec §9.4), with
 // the share cut applied before the per-verdict top 5 and the limit last.
-func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Row {
+// sid holds each kernel's stream id (see sweepResult.sid).
+func selectRows(kernels []Kernel, cats []string, sid []int, res *Result, opts Options) []Row {
 	share := func(f *Family) float64 { return 100 * ratio(f.TotalUS, res.BusyUS) }
 	eligible := func(f *Family) bool { return f.TotalUS >= minFamilyUS && share(f) >= MinSharePct }
 
@@ -135,7 +136,6 @@ func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Ro
 		headroom = headroom[:maxRowsPerVerdict]
 	}
 
-	nb := neighbours(kernels)
 	famOf := map[string]*Family{}
 	for i := range res.Families {
 		famOf[res.Families[i].Name] = &res.Families[i]
@@ -143,7 +143,7 @@ func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Ro
 	rows := []Row{}
 	seen := map[string]bool{}
 	for _, f := range headroom {
-		rows = append(rows, makeRow(f, VerdictHeadroom, share(f), kernels, cats, nb, famOf))
+		rows = append(rows, makeRow(f, VerdictHeadroom, share(f), kernels, cats, sid, famOf))
 		seen[f.Name] = true
 	}
 
@@ -172,7 +172,7 @@ func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Ro
 		hidden = hidden[:maxRowsPerVerdict]
 	}
 	for _, f := range hidden {
-		rows = append(rows, makeRow(f, VerdictLowROIHidden, share(f), kernels, cats, nb, famOf))
+		rows = append(rows, makeRow(f, VerdictLowROIHidden, share(f), kernels, cats, sid, famOf))
 	}
 	if opts.Limit > 0 && len(rows) > opts.Limit {
 		rows = rows[:opts.Limit]
@@ -183,7 +183,7 @@ func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Ro
 // makeRow fills one row: numbers from the family, dependency signal from
 // the representative kernel's neighbours, then priority and recommendation.
 func makeRow(f *Family, verdict string, share float64, kernels []Kernel, cats []string,
-	nb [][2]int, famOf map[string]*Family) Row {
+	sid []int, famOf map[string]*Family) Row {
 	r := Row{
 		Verdict:           verdict,
 		Kernel:            f.Name,
@@ -201,7 +201,7 @@ func makeRow(f *Family, verdict string, share float64, kernels []Kernel, cats []
 		LaunchOp:          f.LaunchOp,
 		Representative:    f.Representative,
 	}
-	dep := depSignal(f.Representative, kernels, cats, nb, famOf)
+	dep := depSignal(f.Representative, kernels, cats, neighbours(kernels, sid, f.Representative), famOf)
 	r.DepSignal = dep.signal
 	r.Prev, r.Next = dep.prev, dep.next
 	r.DepRisk = RiskLabel(dep.signal)
@@ -236,32 +236,40 @@ func priority(verdict, category, risk string, share float64) (string, string) {
 	return "P4", "skip"
 }
 
-// neighbours returns, per kernel index, the indexes of the previous and
-// next kernel on its stream (ordered by start, end, index); -1 at the ends.
-func neighbours(kernels []Kernel) [][2]int {
-	byStream := map[string][]int{}
-	for i, k := range kernels {
-		byStream[k.Stream] = append(byStream[k.Stream], i)
+// neighbours returns the indexes of the previous and next kernel on kernel
+// i's stream, in the order of (start, end, index); -1 at the stream's
+// ends. sid holds each kernel's stream id (nil: compare Stream labels).
+// Only the few rows' representatives need neighbours, so one scan each
+// costs less than ordering every stream.
+func neighbours(kernels []Kernel, sid []int, i int) [2]int {
+	before := func(a, b int) bool { // a orders before b
+		ka, kb := &kernels[a], &kernels[b]
+		if ka.Start != kb.Start {
+			return ka.Start < kb.Start
+		}
+		if ka.End != kb.End {
+			return ka.End < kb.End
+		}
+		return a < b
 	}
-	nb := make([][2]int, len(kernels))
-	for _, idx := range byStream {
-		slices.SortFunc(idx, func(a, b int) int {
-			if c := cmp.Compare(kernels[a].Start, kernels[b].Start); c != 0 {
-				return c
+	nb := [2]int{-1, -1}
+	for j := range kernels {
+		if j == i {
+			continue
+		}
+		if sid != nil {
+			if sid[j] != sid[i] {
+				continue
 			}
-			if c := cmp.Compare(kernels[a].End, kernels[b].End); c != 0 {
-				return c
+		} else if kernels[j].Stream != kernels[i].Stream {
+			continue
+		}
+		if before(j, i) {
+			if nb[0] < 0 || before(nb[0], j) {
+				nb[0] = j
 			}
-			return cmp.Compare(a, b)
-		})
-		for p, i := range idx {
-			nb[i] = [2]int{-1, -1}
-			if p > 0 {
-				nb[i][0] = idx[p-1]
-			}
-			if p+1 < len(idx) {
-				nb[i][1] = idx[p+1]
-			}
+		} else if nb[1] < 0 || before(j, nb[1]) {
+			nb[1] = j
 		}
 	}
 	return nb
@@ -277,7 +285,10 @@ type depResult struct {
 // at most max(2, min(20, 0.15×duration)) µs; a tight side is risky when the
 // neighbour shares the scope family (same path or function) or the launch
 // op, or its category pairs like a producer/consumer with the kernel's.
-func depSignal(i int, kernels []Kernel, cats []string, nb [][2]int, famOf map[string]*Family) depResult {
+//
+// nb holds the kernel's previous and next kernel on its stream (see
+// neighbours).
+func depSignal(i int, kernels []Kernel, cats []string, nb [2]int, famOf map[string]*Family) depResult {
 	cur := kernels[i]
 	curScope := scopeOf(cur, famOf)
 	curOp := launchOpOf(cur, famOf)
@@ -297,7 +308,7 @@ func depSignal(i int, kernels []Kernel, cats []string, nb [][2]int, famOf map[st
 		unclear = tight && !risk && (curScope == Unmapped || scope == Unmapped)
 		return tight, risk, unclear, n
 	}
-	p, nx := nb[i][0], nb[i][1]
+	p, nx := nb[0], nb[1]
 	var prevGap, nextGap int64
 	if p >= 0 {
 		prevGap = cur.Start - kernels[p].End

@@ -1,8 +1,12 @@
 package overlap
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -123,7 +127,7 @@ func TestDepSignal(t *testing.T) {
 			for i, kk := range tt.kernels {
 				cats[i] = Classify(kk.Name)
 			}
-			got := depSignal(tt.center, tt.kernels, cats, neighbours(tt.kernels), famOf)
+			got := depSignal(tt.center, tt.kernels, cats, neighbours(tt.kernels, nil, tt.center), famOf)
 			if got.signal != tt.want {
 				t.Errorf("signal = %q, want %q (prev %+v, next %+v)", got.signal, tt.want, got.prev, got.next)
 			}
@@ -250,5 +254,55 @@ func TestRowJSONFields(t *testing.T) {
 	}
 	if m["priority"] != "P1" || m["verdict"] != "headroom" || m["dep_risk"] != "low" {
 		t.Errorf("row JSON = %s", data)
+	}
+}
+
+// neighbours scans one stream per call; it must agree with ordering every
+// stream by (start, end, index), with and without stream ids.
+func TestNeighboursMatchOrderedStreams(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var kernels []Kernel
+	for i := 0; i < 300; i++ {
+		start := rng.Int64N(50)
+		kernels = append(kernels, Kernel{Name: "k", Stream: strconv.Itoa(rng.IntN(4)), Start: start, End: start + rng.Int64N(5)})
+	}
+	streamIDs := map[string]int{}
+	sid := make([]int, len(kernels))
+	byStream := map[string][]int{}
+	for i, k := range kernels {
+		if _, ok := streamIDs[k.Stream]; !ok {
+			streamIDs[k.Stream] = len(streamIDs)
+		}
+		sid[i] = streamIDs[k.Stream]
+		byStream[k.Stream] = append(byStream[k.Stream], i)
+	}
+	want := make([][2]int, len(kernels))
+	for _, idx := range byStream {
+		slices.SortFunc(idx, func(a, b int) int {
+			if c := cmp.Compare(kernels[a].Start, kernels[b].Start); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(kernels[a].End, kernels[b].End); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		for p, i := range idx {
+			want[i] = [2]int{-1, -1}
+			if p > 0 {
+				want[i][0] = idx[p-1]
+			}
+			if p+1 < len(idx) {
+				want[i][1] = idx[p+1]
+			}
+		}
+	}
+	for i := range kernels {
+		if got := neighbours(kernels, sid, i); got != want[i] {
+			t.Fatalf("kernel %d: neighbours %v, want %v", i, got, want[i])
+		}
+		if got := neighbours(kernels, nil, i); got != want[i] {
+			t.Fatalf("kernel %d without stream ids: neighbours %v, want %v", i, got, want[i])
+		}
 	}
 }
