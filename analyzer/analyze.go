@@ -668,15 +668,17 @@ func (a *analysis) addFormalTrace(ctx context.Context, l loaded) error {
 	ranges := a.split.ranges(len(t.Kernels))
 	parts := make([]*formalRange, len(ranges))
 	// Each range's kernels per stage, so that each range writes its
-	// overlap kernels straight into its place in the stage's list.
+	// overlap kernels straight into its place in the stage's list
+	// (region, by stage id).
 	nst := len(p.stages)
 	for r, rg := range ranges {
-		fr := &formalRange{count: make([]int, nst), out: make([][]overlap.Kernel, nst), firstGraph: -1}
+		fr := newFormalRange(nst)
 		for i := rg[0]; i < rg[1]; i++ {
 			fr.count[p.stageIDs[i]]++
 		}
 		parts[r] = fr
 	}
+	region := make([][]overlap.Kernel, nst)
 	for id := 1; id < nst; id++ {
 		n := 0
 		for _, fr := range parts {
@@ -692,9 +694,11 @@ func (a *analysis) addFormalTrace(ctx context.Context, l loaded) error {
 		}
 		at := len(agg.kernels)
 		agg.kernels = agg.kernels[:at+n]
+		region[id] = agg.kernels[at : at+n]
+		off := 0
 		for _, fr := range parts {
-			fr.out[id] = agg.kernels[at : at+fr.count[id]]
-			at += fr.count[id]
+			fr.out[id] = region[id][off : off+fr.count[id]]
+			off += fr.count[id]
 		}
 	}
 	err = forRanges(ctx, ranges, func(r, lo, hi int) error {
@@ -703,6 +707,21 @@ func (a *analysis) addFormalTrace(ctx context.Context, l loaded) error {
 	if err != nil {
 		return err
 	}
+	chains, launchAt, ok := mergeChains(parts)
+	if !ok {
+		// Ranges disagree on the site of some chain of frames (see
+		// siteFinder.chains): resolve the trace again in one pass, as
+		// the ranges together would not give what one pass gives.
+		fr := newFormalRange(nst)
+		fr.out, fr.inline = region, true
+		if err := fr.run(ctx, t, p, kn, 0, len(t.Kernels)); err != nil {
+			return err
+		}
+		parts, chains, launchAt = []*formalRange{fr}, fr.sites.chains, fr.launchAt
+	}
+	// Later resolutions of this trace (capture launches, the overlap
+	// process) see the chains that one pass would have cached.
+	p.sites.chains = chains
 	var gr *graphReplay
 	var totalNS, noRecordNS, noFrameNS int64
 	var noRecord, noFrame int
@@ -719,13 +738,7 @@ func (a *analysis) addFormalTrace(ctx context.Context, l loaded) error {
 		noFrameNS += fr.noFrameNS
 		if fr.firstGraph >= 0 {
 			if gr == nil {
-				gr = &graphReplay{trace: name, rows: map[string]bool{}}
-				if ln := p.launch(t, fr.firstGraph); ln != nil {
-					p.sites.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur))
-					if len(p.sites.buf) > 0 {
-						gr.launchAt = p.sites.fromFrames("", "").location
-					}
-				}
+				gr = &graphReplay{trace: name, launchAt: launchAt, rows: map[string]bool{}}
 			}
 			gr.kernels += fr.graphKernels
 			gr.ns += fr.graphNS
@@ -778,6 +791,78 @@ type formalRange struct {
 	graphKernels int
 	graphNS      int64
 	graphRows    map[string]bool
+
+	// The Python location of the first graph-replayed kernel's launch
+	// call. With inline (a range of one pass over the whole trace) it is
+	// resolved there and then, through the chain cache, as one pass does:
+	// launchAt. Otherwise it is computed aside (launch, launchKey,
+	// hasLaunch) for mergeChains, and the chain cache is left alone.
+	inline    bool
+	launchAt  string
+	launch    chainSite
+	launchKey string
+	hasLaunch bool
+}
+
+func newFormalRange(stages int) *formalRange {
+	return &formalRange{count: make([]int, stages), out: make([][]overlap.Kernel, stages), firstGraph: -1}
+}
+
+// mergeChains merges the chain caches of ranges in order, as one pass
+// over their kernels would have filled one cache, and returns it with the
+// location of the first graph-replayed kernel's launch call. ok is false
+// when the ranges' caches cannot stand for one pass's: two ranges give one
+// chain different sites, or the launch call gives its chain another site
+// than the ranges that met the chain after it.
+func mergeChains(parts []*formalRange) (chains map[string]chainSite, launchAt string, ok bool) {
+	chains = map[string]chainSite{}
+	for _, fr := range parts {
+		for key, c := range fr.sites.chains {
+			g, seen := chains[key]
+			if !seen {
+				chains[key] = c
+			} else if g.location != c.location || g.stack != c.stack {
+				return nil, "", false
+			}
+		}
+	}
+	for _, fr := range parts {
+		if fr.firstGraph < 0 {
+			continue
+		}
+		if !fr.hasLaunch {
+			break
+		}
+		g, seen := chains[fr.launchKey]
+		if seen && g.at <= fr.firstGraph {
+			return chains, g.location, true // cached before the launch call was resolved
+		}
+		if seen && (g.location != fr.launch.location || g.stack != fr.launch.stack) {
+			return nil, "", false
+		}
+		chains[fr.launchKey] = fr.launch
+		return chains, fr.launch.location, true
+	}
+	return chains, "", true
+}
+
+// launchSite resolves the launch call ln of the range's first
+// graph-replayed kernel (see formalRange.inline).
+func (fr *formalRange) launchSite(ln *trace.Launch) {
+	if ln == nil {
+		return
+	}
+	f := fr.sites
+	f.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur))
+	if len(f.buf) == 0 {
+		return
+	}
+	if fr.inline {
+		fr.launchAt = f.fromFrames("", "").location
+		return
+	}
+	f.chainKey()
+	fr.launch, fr.launchKey, fr.hasLaunch = f.computeChain(), string(f.key), true
 }
 
 // run resolves and aggregates kernels [lo, hi). It reads only what the
@@ -812,6 +897,7 @@ func (fr *formalRange) run(ctx context.Context, t *trace.Trace, p *prepared, kn 
 		}
 		agg.record(row, k.Dur)
 		ln := p.launch(t, i)
+		fr.sites.at = i
 		res := fr.sites.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
 		if out := fr.out[id]; out != nil {
@@ -832,6 +918,7 @@ func (fr *formalRange) run(ctx context.Context, t *trace.Trace, p *prepared, kn 
 			if fr.firstGraph < 0 {
 				fr.firstGraph = i
 				fr.graphRows = map[string]bool{}
+				fr.launchSite(ln)
 			}
 			fr.graphKernels++
 			fr.graphNS += k.Dur

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -125,5 +128,46 @@ func TestDocumentIndependentOfSplit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two launches of one kernel from frames with the same names: the first
+// from an outer and an inner frame of the same priority and the same
+// span (the tie goes to the outer one), the second from an inner frame
+// that is shorter (it wins). One pass caches the first chain's site for
+// both; a range holding only the second would pick the inner frame, so
+// the ranges must notice and give what one pass gives.
+func TestChainTieAcrossRanges(t *testing.T) {
+	outer, inner := "python/sglang/srt/a.py(1): outer", "python/sglang/srt/b.py(2): inner"
+	var ev []string
+	add := func(format string, args ...any) { ev = append(ev, fmt.Sprintf(format, args...)) }
+	for i, spans := range [][4]int{{0, 100, 0, 100}, {200, 100, 210, 50}} {
+		base, ext, corr := 200*i, i+1, 11+i
+		add(`{"ph":"X","cat":"python_function","name":%q,"pid":100,"tid":1,"ts":%d,"dur":%d}`, outer, spans[0], spans[1])
+		add(`{"ph":"X","cat":"python_function","name":%q,"pid":100,"tid":1,"ts":%d,"dur":%d}`, inner, spans[2], spans[3])
+		add(`{"ph":"X","cat":"cpu_op","name":"aten::mm","pid":100,"tid":1,"ts":%d,"dur":10,"args":{"External id":%d}}`, base+20, ext)
+		add(`{"ph":"X","cat":"cuda_runtime","name":"cudaLaunchKernel","pid":100,"tid":1,"ts":%d,"dur":2,"args":{"External id":%d,"correlation":%d}}`, base+22, ext, corr)
+		add(`{"ph":"X","cat":"kernel","name":"gemm_a","pid":0,"tid":7,"ts":%d,"dur":10,"args":{"External id":%d,"correlation":%d,"stream":7}}`, 1000+100*i, ext, corr)
+	}
+	path := filepath.Join(t.TempDir(), "tie.json")
+	if err := os.WriteFile(path, []byte(`{"traceEvents":[`+strings.Join(ev, ",")+`]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var docs []*Document
+	for _, sp := range []split{{workers: 1}, {workers: 2, minKernels: 1}} {
+		doc, err := Analyze(context.Background(), Options{Input: path, split: sp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, doc)
+	}
+	one := docs[0].Stages[0].Kernels[0].Sites
+	if len(one) != 1 || one[0].Path != "python/sglang/srt/a.py" || one[0].Launches != 2 {
+		t.Fatalf("one pass: sites %+v, want both launches at a.py (the first chain's tie cached)", one)
+	}
+	a, _ := json.Marshal(docs[0])
+	b, _ := json.Marshal(docs[1])
+	if !bytes.Equal(a, b) {
+		t.Errorf("two ranges give another document than one pass:\n%s\nvs\n%s", a, b)
 	}
 }

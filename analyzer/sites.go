@@ -371,9 +371,15 @@ type siteFinder struct {
 	info map[trace.Str]*frameInfo
 	buf  []int32
 	// chains caches location and stack by the names of the active frames
-	// (4 bytes per interned name, outermost first).
+	// (4 bytes per interned name, outermost first). The first frames seen
+	// with given names decide them (fromFrames's tie between frames of
+	// one priority and the same span can go another way on other frames
+	// with the same names), so goroutines that resolve ranges of one
+	// trace compare their chains before their results are merged.
 	chains map[string]chainSite
 	key    []byte
+	// at is the kernel being resolved, stored with each chain computed.
+	at int
 	// The thread of the latest frame lookup and its span (ok false when
 	// the thread has no frames): consecutive lookups are mostly of one
 	// thread.
@@ -383,7 +389,12 @@ type siteFinder struct {
 	haveLast   bool
 }
 
-type chainSite struct{ location, stack string }
+// chainSite is the site that a chain of active frames gives, and the
+// kernel whose resolution first computed it.
+type chainSite struct {
+	location, stack string
+	at              int
+}
 
 func newSiteFinder(r *resolver) *siteFinder {
 	return &siteFinder{r: r, info: map[trace.Str]*frameInfo{}, chains: map[string]chainSite{}}
@@ -494,14 +505,27 @@ func (f *siteFinder) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolu
 // torch internals). The stack is the last 4 active frames of positive
 // priority.
 func (f *siteFinder) fromFrames(cpuOp, attribution string) resolution {
+	f.chainKey()
+	c, ok := f.chains[string(f.key)]
+	if !ok {
+		c = f.computeChain()
+		f.chains[string(f.key)] = c
+	}
+	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
+}
+
+// chainKey sets f.key to the names of the active frames in f.buf.
+func (f *siteFinder) chainKey() {
 	f.key = f.key[:0]
 	for _, fi := range f.buf {
 		n := f.r.frames.names[fi]
 		f.key = append(f.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
 	}
-	if c, ok := f.chains[string(f.key)]; ok {
-		return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
-	}
+}
+
+// computeChain picks the site of the active frames in f.buf (see
+// fromFrames), without the cache.
+func (f *siteFinder) computeChain() chainSite {
 	var best *frameInfo
 	var bestTS, bestDur int64
 	var stack []string
@@ -531,7 +555,5 @@ func (f *siteFinder) fromFrames(cpuOp, attribution string) resolution {
 	if !best.shown && shown != nil {
 		loc = shown.location
 	}
-	c := chainSite{location: loc, stack: strings.Join(stack, " -> ")}
-	f.chains[string(f.key)] = c
-	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
+	return chainSite{location: loc, stack: strings.Join(stack, " -> "), at: f.at}
 }
