@@ -117,11 +117,34 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 
 // active appends to buf the frames (positions in the index) of the
 // thread span sp open at probe, outermost first: start <= probe and end >=
-// probe-0.001µs.
-func (fx *frameIndex) active(sp frameSpan, probe int64, buf []int32) []int32 {
+// probe-0.001µs. The search for the first frame starting after probe
+// gallops from hint (a position in sp; probes mostly come in time order),
+// and that position is returned as the next hint.
+func (fx *frameIndex) active(sp frameSpan, probe int64, hint int, buf []int32) ([]int32, int) {
 	buf = buf[:0]
-	// The last frame of the span starting at or before probe.
+	// lo..hi brackets the first frame of the span starting after probe.
 	lo, hi := int(sp.lo), int(sp.hi)
+	if hint > lo && hint < hi {
+		if fx.starts[hint-1] <= probe {
+			lo = hint
+			for step := 1; lo+step <= hi; step *= 2 {
+				if fx.starts[lo+step-1] > probe {
+					hi = lo + step - 1
+					break
+				}
+				lo += step
+			}
+		} else {
+			hi = hint - 1
+			for step := 1; hi-step >= lo; step *= 2 {
+				if fx.starts[hi-step] <= probe {
+					lo = hi - step + 1
+					break
+				}
+				hi -= step
+			}
+		}
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if fx.starts[m] > probe {
@@ -135,10 +158,11 @@ func (fx *frameIndex) active(sp frameSpan, probe int64, buf []int32) []int32 {
 			buf = append(buf, int32(p))
 		}
 	}
+	next := lo
 	for i, j := 0, len(buf)-1; i < j; i, j = i+1, j-1 {
 		buf[i], buf[j] = buf[j], buf[i]
 	}
-	return buf
+	return buf, next
 }
 
 // resolution is where one kernel launch came from.
@@ -378,6 +402,10 @@ type siteFinder struct {
 	// trace compare their chains before their results are merged.
 	chains map[string]chainSite
 	key    []byte
+	keySum uint64 // a hash of key
+	// byHash finds a chain of chains by the hash of its key (checked
+	// against the key), cheaper than hashing or comparing the key itself.
+	byHash map[uint64]chainRef
 	// at is the kernel being resolved, stored with each chain computed.
 	at int
 	// The thread of the latest frame lookup and its span (ok false when
@@ -387,6 +415,15 @@ type siteFinder struct {
 	lastSpan   frameSpan
 	lastOK     bool
 	haveLast   bool
+	// hint is where the latest lookup on that thread ended (see
+	// frameIndex.active).
+	hint int
+}
+
+// chainRef is an entry of chains with its key.
+type chainRef struct {
+	key  string
+	site chainSite
 }
 
 // chainSite is the site that a chain of active frames gives, and the
@@ -397,7 +434,7 @@ type chainSite struct {
 }
 
 func newSiteFinder(r *resolver) *siteFinder {
-	return &siteFinder{r: r, info: map[trace.Str]*frameInfo{}, chains: map[string]chainSite{}}
+	return &siteFinder{r: r, info: map[trace.Str]*frameInfo{}, chains: map[string]chainSite{}, byHash: map[uint64]chainRef{}}
 }
 
 // active sets f.buf to the frames open on a thread at probe (see
@@ -407,12 +444,13 @@ func (f *siteFinder) active(pid, tid trace.Str, probe int64) {
 	if !f.haveLast || key != f.lastThread {
 		f.lastSpan, f.lastOK = f.r.frames.threads[key]
 		f.lastThread, f.haveLast = key, true
+		f.hint = int(f.lastSpan.lo)
 	}
 	if !f.lastOK {
 		f.buf = f.buf[:0]
 		return
 	}
-	f.buf = f.r.frames.active(f.lastSpan, probe, f.buf)
+	f.buf, f.hint = f.r.frames.active(f.lastSpan, probe, f.hint, f.buf)
 }
 
 // frame returns the parsed form of a frame name, cached.
@@ -506,21 +544,31 @@ func (f *siteFinder) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolu
 // priority.
 func (f *siteFinder) fromFrames(cpuOp, attribution string) resolution {
 	f.chainKey()
+	if e, ok := f.byHash[f.keySum]; ok && e.key == string(f.key) {
+		return resolution{location: e.site.location, stack: e.site.stack, cpuOp: cpuOp, attribution: attribution}
+	}
 	c, ok := f.chains[string(f.key)]
 	if !ok {
 		c = f.computeChain()
 		f.chains[string(f.key)] = c
 	}
+	if _, taken := f.byHash[f.keySum]; !taken {
+		f.byHash[f.keySum] = chainRef{string(f.key), c}
+	}
 	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
 }
 
-// chainKey sets f.key to the names of the active frames in f.buf.
+// chainKey sets f.key to the names of the active frames in f.buf, and
+// f.keySum to its hash.
 func (f *siteFinder) chainKey() {
 	f.key = f.key[:0]
+	h := uint64(14695981039346656037)
 	for _, fi := range f.buf {
 		n := f.r.frames.names[fi]
 		f.key = append(f.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+		h = (h ^ uint64(n)) * 1099511628211
 	}
+	f.keySum = h
 }
 
 // computeChain picks the site of the active frames in f.buf (see

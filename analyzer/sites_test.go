@@ -1,0 +1,55 @@
+package analyzer
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/tracetriage/tracetriage/analyzer/trace"
+)
+
+// frameIndex.active gallops from a hint; whatever the hint, it must find
+// the frames a plain search of the whole thread finds.
+func TestFrameIndexActiveWithHints(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	tr := &trace.Trace{}
+	// Nested frames on two threads: each top-level call holds a few
+	// levels of calls, some sharing their parent's start or span.
+	for tid := trace.Str(1); tid <= 2; tid++ {
+		var ts int64
+		for call := 0; call < 200; call++ {
+			ts += rng.Int64N(20)
+			start, dur := ts, 10+rng.Int64N(100)
+			for depth := 0; depth < 4 && dur > 0; depth++ {
+				tr.Frames = append(tr.Frames, trace.Frame{TS: start, Dur: dur, Name: trace.Str(depth + 1), PID: 1, TID: tid})
+				start += rng.Int64N(3)
+				dur -= rng.Int64N(dur/2 + 1)
+			}
+			ts += dur + 100
+		}
+	}
+	fx := newFrameIndex(tr)
+	sp := fx.threads[trace.ThreadKey{PID: 1, TID: 1}]
+	if sp.hi-sp.lo < 100 {
+		t.Fatalf("thread span %+v", sp)
+	}
+	hint := int(sp.lo)
+	for i := 0; i < 5000; i++ {
+		if i%3 == 0 {
+			hint = int(sp.lo) + rng.IntN(int(sp.hi-sp.lo)+1)
+		}
+		// Probes anywhere, and probes at or next to frame starts close to
+		// the hint (either side), where an off-by-one would show.
+		probe := rng.Int64N(fx.ends[sp.hi-1] + 50)
+		if i%2 == 0 {
+			at := min(max(hint+rng.IntN(9)-4, int(sp.lo)), int(sp.hi)-1)
+			probe = fx.starts[at] + rng.Int64N(3) - 1
+		}
+		want, _ := fx.active(sp, probe, int(sp.lo), nil)
+		got, next := fx.active(sp, probe, hint, nil)
+		if !slices.Equal(got, want) {
+			t.Fatalf("probe %d, hint %d: active %v, want %v", probe, hint, got, want)
+		}
+		hint = next
+	}
+}
