@@ -227,8 +227,14 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 		collect(t.Bytes)
 	}
 	r := &resolver{t: t, frames: fx}
-	r.launchByCo = newKeyedIndex(len(t.Launches),
-		func(i int) (int64, int64) { return t.Launches[i].Correlation, t.Launches[i].TS })
+	// The two keyed indices are independent (the correlation map is built
+	// under extOnce): one is built on another goroutine meanwhile.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.launchByCo = newKeyedIndex(len(t.Launches),
+			func(i int) (int64, int64) { return t.Launches[i].Correlation, t.Launches[i].TS })
+	}()
 	r.opsByExt = newKeyedIndex(len(t.CPUOps), func(i int) (int64, int64) {
 		o := &t.CPUOps[i]
 		ext := o.ExternalID
@@ -239,6 +245,7 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 		}
 		return ext, o.TS
 	})
+	<-done
 	if release {
 		collect(t.Bytes) // the keyed indices' sort buffers
 	}

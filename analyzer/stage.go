@@ -96,6 +96,12 @@ type stageWindow struct {
 // (triage-behaviour.md §6.2, with launch-time attribution).
 type stageIndex struct {
 	byExternalID map[int64]stageAnn
+	// extLo and extHi bound the External ids of byExternalID, so that
+	// most kernels (whose External id is no annotation's) are answered
+	// without the map; extSeen, when the ids are dense, marks those in
+	// the map by offset from extLo.
+	extLo, extHi int64
+	extSeen      []bool
 	gpu, cpu     windowSet
 }
 
@@ -139,7 +145,35 @@ func newStageIndex(t *trace.Trace) *stageIndex {
 		}
 	}
 	idx.gpu, idx.cpu = newWindowSet(mergeWindows(gpu)), newWindowSet(mergeWindows(cpu))
+	first := true
+	for ext := range idx.byExternalID {
+		if first || ext < idx.extLo {
+			idx.extLo = ext
+		}
+		if first || ext > idx.extHi {
+			idx.extHi = ext
+		}
+		first = false
+	}
+	if n := len(idx.byExternalID); n > 0 && idx.extHi-idx.extLo < int64(64*n+4096) {
+		idx.extSeen = make([]bool, idx.extHi-idx.extLo+1)
+		for ext := range idx.byExternalID {
+			idx.extSeen[ext-idx.extLo] = true
+		}
+	}
 	return idx
+}
+
+// annotation returns the annotation of an External id, if any.
+func (s *stageIndex) annotation(ext int64) (stageAnn, bool) {
+	if len(s.byExternalID) == 0 || ext < s.extLo || ext > s.extHi {
+		return stageAnn{}, false
+	}
+	if s.extSeen != nil && !s.extSeen[ext-s.extLo] {
+		return stageAnn{}, false
+	}
+	a, ok := s.byExternalID[ext]
+	return a, ok
 }
 
 func (s *stageIndex) empty() bool {
@@ -190,8 +224,26 @@ func newWindowSet(ws []stageWindow) windowSet {
 // containing returns the stage of the first window (in start order) with
 // start <= t <= end + 0.001 µs, or "".
 func (s windowSet) containing(t int64) string {
-	n := sort.Search(len(s.ws), func(i int) bool { return s.ws[i].start > t })
-	j := sort.Search(n, func(i int) bool { return s.maxEnd[i]+probeOffsetNS >= t })
+	// n: the first window starting after t; j: the first before it whose
+	// running maximum end reaches t (both by bisection).
+	lo, hi := 0, len(s.ws)
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); s.ws[m].start > t {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	n := lo
+	lo, hi = 0, n
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); s.maxEnd[m]+probeOffsetNS >= t {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	j := lo
 	if j < n {
 		return s.ws[j].stage
 	}
@@ -240,7 +292,7 @@ func abs64(v int64) int64 {
 // it (docs/differences.md).
 func (s *stageIndex) stageOf(k *trace.Kernel, externalID, launchTS int64) string {
 	if externalID != trace.NoID {
-		if a, ok := s.byExternalID[externalID]; ok {
+		if a, ok := s.annotation(externalID); ok {
 			return a.stage
 		}
 	}

@@ -71,3 +71,28 @@ func TestWindowSet(t *testing.T) {
 		t.Errorf("nearest(1900) = %q, %d", st, gap)
 	}
 }
+
+// The External id lookup answers from a bounds check and, for dense ids,
+// an offset table before the map; it must find exactly the annotated ids.
+func TestStageIndexAnnotationLookup(t *testing.T) {
+	for _, ids := range [][]int64{{5, 7, 8, 1000}, {3, 1 << 40, -2}} {
+		tr := &trace.Trace{Strings: trace.NewStrings()}
+		name := tr.Strings.InternString("step[DECODE bs=1]")
+		want := map[int64]bool{}
+		for i, id := range ids {
+			tr.Annotations = append(tr.Annotations, trace.Annotation{TS: int64(100 * i), Dur: 10, Name: name, ExternalID: id})
+			want[id] = true
+		}
+		si := newStageIndex(tr)
+		for probe := int64(-5); probe < 1100; probe++ {
+			if _, ok := si.annotation(probe); ok != want[probe] {
+				t.Errorf("ids %v: annotation(%d) found %v", ids, probe, ok)
+			}
+		}
+		for _, id := range ids {
+			if a, ok := si.annotation(id); !ok || a.stage != StageDecode {
+				t.Errorf("ids %v: annotation(%d) = %+v, %v", ids, id, a, ok)
+			}
+		}
+	}
+}

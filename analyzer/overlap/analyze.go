@@ -167,6 +167,15 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 	// each is checked before the maps.
 	lastStream, lastName := "", ""
 	lastSID, lastNID := -1, -1
+	// A few names alternate (a decode step's kernels): recent is a small
+	// cache of name ids in front of nameID, cheaper than hashing names.
+	var recent [64]struct {
+		name string
+		id   int
+	}
+	for j := range recent {
+		recent[j].id = -1
+	}
 	for i := range kernels {
 		k := &kernels[i]
 		if lastSID < 0 || k.Stream != lastStream {
@@ -179,11 +188,16 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		}
 		sid[i] = lastSID
 		if lastNID < 0 || k.Name != lastName {
-			nid, ok := nameID[k.Name]
-			if !ok {
-				nid = len(res.names)
-				nameID[k.Name] = nid
-				res.names = append(res.names, k.Name)
+			slot := &recent[nameSlot(k.Name)]
+			nid := slot.id
+			if slot.id < 0 || slot.name != k.Name {
+				var ok bool
+				if nid, ok = nameID[k.Name]; !ok {
+					nid = len(res.names)
+					nameID[k.Name] = nid
+					res.names = append(res.names, k.Name)
+				}
+				slot.name, slot.id = k.Name, nid
 			}
 			lastName, lastNID = k.Name, nid
 		}
@@ -281,6 +295,16 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		}
 	}
 	return res
+}
+
+// nameSlot picks the slot of a name in sweep's small cache from its
+// length and two of its bytes.
+func nameSlot(name string) int {
+	n := len(name)
+	if n == 0 {
+		return 0
+	}
+	return (n + 7*int(name[n/2]) + 31*int(name[n-1])) & 63
 }
 
 // dominantPair returns the dominant active kernel (highest category

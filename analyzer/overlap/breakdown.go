@@ -137,6 +137,7 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	// computing[i]: kernel i counts as computation for the communication
 	// measures (neither communication nor copy-engine work).
 	computing := make([]bool, n)
+	nComputing := 0
 	var copyEngineByID []int8 // by sweep name id: 0 unknown, 1 no, 2 yes
 	var copyEngine map[string]bool
 	if sw != nil {
@@ -182,6 +183,7 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 		}
 		if !ce {
 			computing[i] = true
+			nComputing++
 		}
 	}
 	b.SpanUS = us(last - first)
@@ -238,7 +240,7 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 		}
 		u, ok := otherStreams[k.Stream]
 		if !ok {
-			var ivs []interval
+			ivs := make([]interval, 0, nComputing)
 			for j := range kernels {
 				if computing[j] && kernels[j].Stream != k.Stream {
 					ivs = append(ivs, interval{kernels[j].Start, kernels[j].Start + kernels[j].dur()})
