@@ -105,12 +105,20 @@ func us(ns int64) float64 { return float64(ns) / 1000 }
 // the sweep, the family aggregates, the overlap rows and the temporal
 // breakdown. kernels is not modified; indexes in the result refer to it.
 func Analyze(kernels []Kernel, opts Options) *Result {
-	cats := classifyAll(kernels)
+	cats, copyEngine := classifyAll(kernels)
+	// The breakdown needs of the sweep only its busy and concurrent times
+	// (the same unions) and stream count: the rest of it is computed on
+	// another core meanwhile, as it only reads kernels and categories.
+	type parts struct {
+		b    Breakdown
+		span int64
+	}
+	done := make(chan parts, 1)
+	go func() {
+		b, span := breakdownParts(kernels, cats, copyEngine)
+		done <- parts{b, span}
+	}()
 	sw := sweep(kernels, cats)
-	// The breakdown only reads kernels, cats and sw, as do the families
-	// and rows: compute it on another core meanwhile.
-	done := make(chan Breakdown, 1)
-	go func() { done <- breakdown(kernels, cats, &sw) }()
 	res := &Result{
 		BusyUS:               us(sw.busy),
 		ConcurrentUS:         us(sw.concurrent),
@@ -118,7 +126,9 @@ func Analyze(kernels []Kernel, opts Options) *Result {
 		Families:             aggregate(kernels, cats, sw),
 	}
 	res.Rows = selectRows(kernels, cats, sw.sid, res, opts)
-	res.Breakdown = <-done
+	bp := <-done
+	res.Breakdown = bp.b
+	res.Breakdown.setBusy(sw.busy, sw.concurrent, sw.streams, bp.span)
 	return res
 }
 

@@ -109,17 +109,43 @@ func subtract(u, v []interval) int64 {
 
 // BreakdownOf computes the temporal breakdown of a stage's kernels.
 func BreakdownOf(kernels []Kernel) Breakdown {
-	return breakdown(kernels, classifyAll(kernels), nil)
+	cats, copyEngine := classifyAll(kernels)
+	b, span := breakdownParts(kernels, cats, copyEngine)
+	if len(kernels) == 0 {
+		return b
+	}
+	all := make([]interval, len(kernels))
+	streams := map[string]bool{}
+	for i := range kernels {
+		all[i] = interval{kernels[i].Start, kernels[i].Start + kernels[i].dur()}
+		streams[kernels[i].Stream] = true
+	}
+	b.setBusy(length(union(all)), concurrent(kernels), len(streams), span)
+	return b
 }
 
-// breakdown computes the temporal breakdown. When sw is the sweep of the
-// same kernels, its busy and concurrent times (the same unions) and its
-// name and stream ids are reused instead of recomputed.
-func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
+// setBusy completes a breakdown from breakdownParts with the busy and
+// concurrent times (nanoseconds), the number of streams and the span
+// breakdownParts returned; Analyze takes them from its sweep.
+func (b *Breakdown) setBusy(busy, conc int64, streams int, span int64) {
+	if span < 0 {
+		return // no kernels
+	}
+	b.Streams = streams
+	b.BusyUS = us(busy)
+	b.IdleUS = us(span - busy)
+	b.BusyPct = 100 * ratio(b.BusyUS, b.SpanUS)
+	b.ConcurrentUS = us(conc)
+}
+
+// breakdownParts computes the temporal breakdown but for what setBusy
+// fills, and returns the span in nanoseconds (-1 without kernels).
+// copyEngine holds isCopyEngine of each kernel.
+func breakdownParts(kernels []Kernel, cats []string, copyEngine []bool) (Breakdown, int64) {
 	var b Breakdown
 	n := len(kernels)
 	if n == 0 {
-		return b
+		return b, -1
 	}
 	// The category lists share one backing array, cut by category counts
 	// with communication last; union works in place within each part.
@@ -138,17 +164,6 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	// measures (neither communication nor copy-engine work).
 	computing := make([]bool, n)
 	nComputing := 0
-	var copyEngineByID []int8 // by sweep name id: 0 unknown, 1 no, 2 yes
-	var copyEngine map[string]bool
-	if sw != nil {
-		copyEngineByID = make([]int8, len(sw.names))
-	} else {
-		copyEngine = map[string]bool{}
-	}
-	var streams map[string]bool
-	if sw == nil {
-		streams = map[string]bool{}
-	}
 	first, last := kernels[0].Start, kernels[0].Start
 	var sum int64
 	for i := range kernels {
@@ -156,53 +171,17 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 		iv := interval{k.Start, k.Start + k.dur()}
 		first, last = min(first, iv.start), max(last, iv.end)
 		sum += iv.end - iv.start
-		if streams != nil {
-			streams[k.Stream] = true
-		}
 		c := categoryBucket(cats[i])
 		parts[c] = append(parts[c], iv)
 		if cats[i] == Communication {
 			continue
 		}
-		var ce bool
-		if sw != nil {
-			id := sw.nameIDs[i]
-			if copyEngineByID[id] == 0 {
-				copyEngineByID[id] = 1
-				if isCopyEngine(k.Name) {
-					copyEngineByID[id] = 2
-				}
-			}
-			ce = copyEngineByID[id] == 2
-		} else {
-			var ok bool
-			if ce, ok = copyEngine[k.Name]; !ok {
-				ce = isCopyEngine(k.Name)
-				copyEngine[k.Name] = ce
-			}
-		}
-		if !ce {
+		if !copyEngine[i] {
 			computing[i] = true
 			nComputing++
 		}
 	}
 	b.SpanUS = us(last - first)
-	var busy, conc int64
-	if sw != nil {
-		busy, conc = sw.busy, sw.concurrent
-		b.Streams = sw.streams
-	} else {
-		all := make([]interval, n)
-		for i := range kernels {
-			all[i] = interval{kernels[i].Start, kernels[i].Start + kernels[i].dur()}
-		}
-		busy = length(union(all))
-		conc = concurrent(kernels)
-		b.Streams = len(streams)
-	}
-	b.BusyUS = us(busy)
-	b.IdleUS = us(last - first - busy)
-	b.BusyPct = 100 * ratio(b.BusyUS, b.SpanUS)
 	b.KernelTimeUS = us(sum)
 	b.ComputeUS = us(length(union(parts[bucketCompute])))
 	commU := union(parts[bucketComm])
@@ -210,13 +189,10 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	b.MemoryUS = us(length(union(parts[bucketMemory])))
 	b.OtherUS = us(length(union(parts[bucketOther])))
 
-	// Concurrency: time with two or more streams busy.
-	b.ConcurrentUS = us(conc)
-
 	if len(commU) == 0 {
 		// No communication time: nothing is exposed and there is no
 		// communication kernel to be overlapped.
-		return b
+		return b, last - first
 	}
 	// The parts before communication are no longer needed: the
 	// computation intervals (never communication) fit in their place.
@@ -255,7 +231,7 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	b.CommunicationKernelUS = us(commSum)
 	b.CommunicationOverlappedUS = us(overlapped)
 	b.CommunicationOverlappedPct = 100 * ratio(b.CommunicationOverlappedUS, b.CommunicationKernelUS)
-	return b
+	return b, last - first
 }
 
 // Category buckets of the breakdown.

@@ -170,23 +170,38 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// classifyAll returns the category of every kernel, classifying each
-// distinct name once.
-func classifyAll(kernels []Kernel) []string {
-	cache := map[string]string{}
-	cats := make([]string, len(kernels))
-	last, lastCat := "", ""
+// classifyAll returns the category of every kernel and whether it is
+// copy-engine work (isCopyEngine), classifying each distinct name once.
+func classifyAll(kernels []Kernel) (cats []string, copyEngine []bool) {
+	type class struct {
+		cat string
+		ce  bool
+	}
+	cache := map[string]class{}
+	// A few names alternate (a decode step's kernels): recent is a small
+	// cache in front of the map, cheaper than hashing names.
+	var recent [64]struct {
+		name string
+		c    class
+		ok   bool
+	}
+	cats, copyEngine = make([]string, len(kernels)), make([]bool, len(kernels))
+	var last class
 	for i := range kernels {
 		name := kernels[i].Name
-		if i == 0 || name != last {
-			c, ok := cache[name]
-			if !ok {
-				c = Classify(name)
-				cache[name] = c
+		if i == 0 || name != kernels[i-1].Name {
+			slot := &recent[nameSlot(name)]
+			if !slot.ok || slot.name != name {
+				c, ok := cache[name]
+				if !ok {
+					c = class{Classify(name), isCopyEngine(name)}
+					cache[name] = c
+				}
+				slot.name, slot.c, slot.ok = name, c, true
 			}
-			last, lastCat = name, c
+			last = slot.c
 		}
-		cats[i] = lastCat
+		cats[i], copyEngine[i] = last.cat, last.ce
 	}
-	return cats
+	return cats, copyEngine
 }
