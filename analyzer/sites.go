@@ -78,10 +78,18 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 		off += m
 	}
 	order := make([]int32, n) // indices into fr
-	for i := range fr {
-		sp := &spans[thread(&fr[i])]
-		order[sp.hi] = int32(i)
-		sp.hi++
+	if len(spans) == 1 {
+		// One thread (the usual case): trace order as it is.
+		for i := range order {
+			order[i] = int32(i)
+		}
+		spans[0].hi = int32(n)
+	} else {
+		for i := range fr {
+			sp := &spans[thread(&fr[i])]
+			order[sp.hi] = int32(i)
+			sp.hi++
+		}
 	}
 	for id, key := range keys {
 		fx.threads[key] = spans[id]
@@ -90,12 +98,14 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 	var stack []int32
 	for _, sp := range spans {
 		frames := order[sp.lo:sp.hi]
-		sort.Slice(frames, func(a, b int) bool {
-			x, y := &fr[frames[a]], &fr[frames[b]]
+		// slices.SortFunc runs the same pdqsort as sort.Slice, so frames
+		// that tie (same start and end) keep the order they always had.
+		slices.SortFunc(frames, func(a, b int32) int {
+			x, y := &fr[a], &fr[b]
 			if x.TS != y.TS {
-				return x.TS < y.TS
+				return cmp.Compare(x.TS, y.TS)
 			}
-			return x.TS+x.Dur > y.TS+y.Dur
+			return cmp.Compare(y.TS+y.Dur, x.TS+x.Dur)
 		})
 		stack = stack[:0]
 		for j, fi := range frames {

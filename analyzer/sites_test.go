@@ -3,6 +3,7 @@ package analyzer
 import (
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
@@ -51,5 +52,41 @@ func TestFrameIndexActiveWithHints(t *testing.T) {
 			t.Fatalf("probe %d, hint %d: active %v, want %v", probe, hint, got, want)
 		}
 		hint = next
+	}
+}
+
+// newFrameIndex orders a thread's frames with slices.SortFunc; frames
+// with the same start and end must come out in the order sort.Slice (its
+// former sort, the same pdqsort) gave them, as the chosen launch site can
+// depend on it.
+func TestFrameOrderMatchesSortSlice(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{5, 13, 50, 200, 3000} {
+		for trial := 0; trial < 20; trial++ {
+			fr := make([]trace.Frame, n)
+			for i := range fr {
+				fr[i] = trace.Frame{TS: rng.Int64N(int64(n/4 + 1)), Dur: rng.Int64N(3), Name: trace.Str(i)}
+			}
+			want := make([]int32, n)
+			for i := range want {
+				want[i] = int32(i)
+			}
+			sort.Slice(want, func(a, b int) bool {
+				x, y := &fr[want[a]], &fr[want[b]]
+				if x.TS != y.TS {
+					return x.TS < y.TS
+				}
+				return x.TS+x.Dur > y.TS+y.Dur
+			})
+			for i := range fr {
+				fr[i].PID, fr[i].TID = 1, 1
+			}
+			fx := newFrameIndex(&trace.Trace{Frames: fr})
+			for p, i := range want {
+				if fx.names[p] != fr[i].Name {
+					t.Fatalf("n %d trial %d: position %d holds frame %d, sort.Slice put frame %d there", n, trial, p, fx.names[p], fr[i].Name)
+				}
+			}
+		}
 	}
 }
