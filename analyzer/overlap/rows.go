@@ -140,10 +140,8 @@ func selectRows(kernels []Kernel, cats []string, sid []int, res *Result, opts Op
 	for i := range res.Families {
 		famOf[res.Families[i].Name] = &res.Families[i]
 	}
-	rows := []Row{}
 	seen := map[string]bool{}
 	for _, f := range headroom {
-		rows = append(rows, makeRow(f, VerdictHeadroom, share(f), kernels, cats, sid, famOf))
 		seen[f.Name] = true
 	}
 
@@ -171,8 +169,21 @@ func selectRows(kernels []Kernel, cats []string, sid []int, res *Result, opts Op
 	if len(hidden) > maxRowsPerVerdict {
 		hidden = hidden[:maxRowsPerVerdict]
 	}
+	// The rows' representatives' stream neighbours, all in one scan.
+	reps := make([]int, 0, len(headroom)+len(hidden))
+	for _, f := range headroom {
+		reps = append(reps, f.Representative)
+	}
 	for _, f := range hidden {
-		rows = append(rows, makeRow(f, VerdictLowROIHidden, share(f), kernels, cats, sid, famOf))
+		reps = append(reps, f.Representative)
+	}
+	nbs := neighboursOf(kernels, sid, reps)
+	rows := []Row{}
+	for j, f := range headroom {
+		rows = append(rows, makeRow(f, VerdictHeadroom, share(f), kernels, cats, nbs[j], famOf))
+	}
+	for j, f := range hidden {
+		rows = append(rows, makeRow(f, VerdictLowROIHidden, share(f), kernels, cats, nbs[len(headroom)+j], famOf))
 	}
 	if opts.Limit > 0 && len(rows) > opts.Limit {
 		rows = rows[:opts.Limit]
@@ -182,8 +193,9 @@ func selectRows(kernels []Kernel, cats []string, sid []int, res *Result, opts Op
 
 // makeRow fills one row: numbers from the family, dependency signal from
 // the representative kernel's neighbours, then priority and recommendation.
+// nb holds the representative's stream neighbours (see neighboursOf).
 func makeRow(f *Family, verdict string, share float64, kernels []Kernel, cats []string,
-	sid []int, famOf map[string]*Family) Row {
+	nb [2]int, famOf map[string]*Family) Row {
 	r := Row{
 		Verdict:           verdict,
 		Kernel:            f.Name,
@@ -201,7 +213,7 @@ func makeRow(f *Family, verdict string, share float64, kernels []Kernel, cats []
 		LaunchOp:          f.LaunchOp,
 		Representative:    f.Representative,
 	}
-	dep := depSignal(f.Representative, kernels, cats, neighbours(kernels, sid, f.Representative), famOf)
+	dep := depSignal(f.Representative, kernels, cats, nb, famOf)
 	r.DepSignal = dep.signal
 	r.Prev, r.Next = dep.prev, dep.next
 	r.DepRisk = RiskLabel(dep.signal)
@@ -236,43 +248,54 @@ func priority(verdict, category, risk string, share float64) (string, string) {
 	return "P4", "skip"
 }
 
-// neighbours returns the indexes of the previous and next kernel on kernel
-// i's stream, in the order of (start, end, index); -1 at the stream's
-// ends. sid holds each kernel's stream id (nil: compare Stream labels).
-// Only the few rows' representatives need neighbours, so one scan each
-// costs less than ordering every stream.
-func neighbours(kernels []Kernel, sid []int, i int) [2]int {
-	before := func(a, b int) bool { // a orders before b
-		ka, kb := &kernels[a], &kernels[b]
-		if ka.Start != kb.Start {
-			return ka.Start < kb.Start
-		}
-		if ka.End != kb.End {
-			return ka.End < kb.End
-		}
-		return a < b
+// kernelBefore reports whether kernel a orders before kernel b on a
+// stream: by start, end, then index.
+func kernelBefore(kernels []Kernel, a, b int) bool {
+	ka, kb := &kernels[a], &kernels[b]
+	if ka.Start != kb.Start {
+		return ka.Start < kb.Start
 	}
-	nb := [2]int{-1, -1}
+	if ka.End != kb.End {
+		return ka.End < kb.End
+	}
+	return a < b
+}
+
+// neighboursOf returns, for each kernel of reps, the indexes of the
+// previous and next kernel on its stream in the order of kernelBefore (-1
+// at the stream's ends), all in one scan of the kernels; sid holds each
+// kernel's stream id (see sweepResult.sid). Only the few
+// rows' representatives need neighbours, so this costs less than ordering
+// every stream.
+func neighboursOf(kernels []Kernel, sid []int, reps []int) [][2]int {
+	out := make([][2]int, len(reps))
+	repsOf := map[int][]int{} // stream id -> positions in reps
+	for r, i := range reps {
+		out[r] = [2]int{-1, -1}
+		repsOf[sid[i]] = append(repsOf[sid[i]], r)
+	}
+	if len(reps) == 0 {
+		return out
+	}
+	byStream := make([][]int, slices.Max(sid)+1)
+	for s, rs := range repsOf {
+		byStream[s] = rs
+	}
 	for j := range kernels {
-		if j == i {
-			continue
-		}
-		if sid != nil {
-			if sid[j] != sid[i] {
-				continue
+		for _, r := range byStream[sid[j]] {
+			i, nb := reps[r], &out[r]
+			switch {
+			case j == i:
+			case kernelBefore(kernels, j, i):
+				if nb[0] < 0 || kernelBefore(kernels, nb[0], j) {
+					nb[0] = j
+				}
+			case nb[1] < 0 || kernelBefore(kernels, j, nb[1]):
+				nb[1] = j
 			}
-		} else if kernels[j].Stream != kernels[i].Stream {
-			continue
-		}
-		if before(j, i) {
-			if nb[0] < 0 || before(nb[0], j) {
-				nb[0] = j
-			}
-		} else if nb[1] < 0 || before(j, nb[1]) {
-			nb[1] = j
 		}
 	}
-	return nb
+	return out
 }
 
 type depResult struct {
@@ -287,7 +310,7 @@ type depResult struct {
 // op, or its category pairs like a producer/consumer with the kernel's.
 //
 // nb holds the kernel's previous and next kernel on its stream (see
-// neighbours).
+// neighboursOf).
 func depSignal(i int, kernels []Kernel, cats []string, nb [2]int, famOf map[string]*Family) depResult {
 	cur := kernels[i]
 	curScope := scopeOf(cur, famOf)

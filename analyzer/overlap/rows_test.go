@@ -127,7 +127,8 @@ func TestDepSignal(t *testing.T) {
 			for i, kk := range tt.kernels {
 				cats[i] = Classify(kk.Name)
 			}
-			got := depSignal(tt.center, tt.kernels, cats, neighbours(tt.kernels, nil, tt.center), famOf)
+			nb := neighboursOf(tt.kernels, streamIDs(tt.kernels), []int{tt.center})[0]
+			got := depSignal(tt.center, tt.kernels, cats, nb, famOf)
 			if got.signal != tt.want {
 				t.Errorf("signal = %q, want %q (prev %+v, next %+v)", got.signal, tt.want, got.prev, got.next)
 			}
@@ -257,8 +258,8 @@ func TestRowJSONFields(t *testing.T) {
 	}
 }
 
-// neighbours scans one stream per call; it must agree with ordering every
-// stream by (start, end, index), with and without stream ids.
+// neighboursOf scans the kernels once for all representatives; it must
+// agree with ordering every stream by (start, end, index).
 func TestNeighboursMatchOrderedStreams(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var kernels []Kernel
@@ -266,14 +267,9 @@ func TestNeighboursMatchOrderedStreams(t *testing.T) {
 		start := rng.Int64N(50)
 		kernels = append(kernels, Kernel{Name: "k", Stream: strconv.Itoa(rng.IntN(4)), Start: start, End: start + rng.Int64N(5)})
 	}
-	streamIDs := map[string]int{}
-	sid := make([]int, len(kernels))
+	sid := streamIDs(kernels)
 	byStream := map[string][]int{}
 	for i, k := range kernels {
-		if _, ok := streamIDs[k.Stream]; !ok {
-			streamIDs[k.Stream] = len(streamIDs)
-		}
-		sid[i] = streamIDs[k.Stream]
 		byStream[k.Stream] = append(byStream[k.Stream], i)
 	}
 	want := make([][2]int, len(kernels))
@@ -297,12 +293,28 @@ func TestNeighboursMatchOrderedStreams(t *testing.T) {
 			}
 		}
 	}
-	for i := range kernels {
-		if got := neighbours(kernels, sid, i); got != want[i] {
-			t.Fatalf("kernel %d: neighbours %v, want %v", i, got, want[i])
-		}
-		if got := neighbours(kernels, nil, i); got != want[i] {
-			t.Fatalf("kernel %d without stream ids: neighbours %v, want %v", i, got, want[i])
+	all := make([]int, len(kernels))
+	for i := range all {
+		all[i] = i
+	}
+	for _, reps := range [][]int{all, {0}, {17, 3, 17, 250}, nil} {
+		for r, got := range neighboursOf(kernels, sid, reps) {
+			if got != want[reps[r]] {
+				t.Fatalf("neighboursOf(%v): kernel %d: %v, want %v", reps, reps[r], got, want[reps[r]])
+			}
 		}
 	}
+}
+
+// streamIDs numbers the kernels' streams as the sweep does.
+func streamIDs(kernels []Kernel) []int {
+	ids := map[string]int{}
+	sid := make([]int, len(kernels))
+	for i, k := range kernels {
+		if _, ok := ids[k.Stream]; !ok {
+			ids[k.Stream] = len(ids)
+		}
+		sid[i] = ids[k.Stream]
+	}
+	return sid
 }
