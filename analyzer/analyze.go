@@ -362,7 +362,7 @@ func (a *analysis) stage(name string) *stageAgg {
 
 // kernelNames gives each interned kernel name of one trace a dense id,
 // with its canonical name and category. Lookups of names already added
-// (see addKernels) only read, so goroutines may share it.
+// only read, so goroutines may share it.
 type kernelNames struct {
 	t     *trace.Trace
 	slot  []int32 // by interned name: 1 + its id; 0 when not added yet
@@ -374,17 +374,6 @@ type kernelName struct{ canon, cat string }
 
 func newKernelNames(t *trace.Trace) *kernelNames {
 	return &kernelNames{t: t, slot: make([]int32, t.Strings.Len())}
-}
-
-// addKernels adds the names of ks, so that id and get of them only read.
-func (kn *kernelNames) addKernels(ks []trace.Kernel) {
-	var last trace.Str
-	for i := range ks {
-		if n := ks[i].Name; i == 0 || n != last {
-			kn.id(n)
-			last = n
-		}
-	}
 }
 
 // id returns the dense id of an interned name, adding it when new.
@@ -421,11 +410,23 @@ func pickProcess(t *trace.Trace) (trace.Str, int, float64) {
 // (else the busiest overall), the number of processes, the chosen one's
 // share of kernel time, and whether any process satisfied prefer.
 func pickProcessBy(t *trace.Trace, prefer func(string) bool) (trace.Str, int, float64, bool) {
+	// Kernels come in runs of one process: each run is summed before it
+	// reaches the map.
 	sums := map[trace.Str]int64{}
-	var total int64
+	var total, run int64
+	var runPID trace.Str
 	for i := range t.Kernels {
-		sums[t.Kernels[i].PID] += t.Kernels[i].Dur
-		total += t.Kernels[i].Dur
+		k := &t.Kernels[i]
+		if i > 0 && k.PID != runPID {
+			sums[runPID] += run
+			run = 0
+		}
+		runPID = k.PID
+		run += k.Dur
+		total += k.Dur
+	}
+	if len(t.Kernels) > 0 {
+		sums[runPID] += run
 	}
 	pids := make([]trace.Str, 0, len(sums))
 	for p := range sums {
@@ -663,20 +664,35 @@ func (a *analysis) addFormalTrace(ctx context.Context, l loaded) error {
 			"%s: the overlap analysis covers process %s (--pid-substring %q); the kernel table covers process %s.",
 			name, t.S(p.overlapPID), a.pidSubstring, t.S(p.pid)))
 	}
-	kn := newKernelNames(t)
-	kn.addKernels(t.Kernels)
 	ranges := a.split.ranges(len(t.Kernels))
 	parts := make([]*formalRange, len(ranges))
 	// Each range's kernels per stage, so that each range writes its
 	// overlap kernels straight into its place in the stage's list
-	// (region, by stage id).
+	// (region, by stage id), and its distinct kernel names.
 	nst := len(p.stages)
-	for r, rg := range ranges {
-		fr := newFormalRange(nst)
-		for i := rg[0]; i < rg[1]; i++ {
-			fr.count[p.stageIDs[i]]++
+	names := make([][]trace.Str, len(ranges))
+	for r := range parts {
+		parts[r] = newFormalRange(nst)
+	}
+	err = forRanges(ctx, ranges, func(r, lo, hi int) error {
+		count, seen := parts[r].count, map[trace.Str]bool{}
+		for i := lo; i < hi; i++ {
+			count[p.stageIDs[i]]++
+			if n := t.Kernels[i].Name; (i == lo || n != t.Kernels[i-1].Name) && !seen[n] {
+				seen[n] = true
+				names[r] = append(names[r], n)
+			}
 		}
-		parts[r] = fr
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	kn := newKernelNames(t)
+	for _, ns := range names {
+		for _, n := range ns {
+			kn.id(n)
+		}
 	}
 	region := make([][]overlap.Kernel, nst)
 	for id := 1; id < nst; id++ {

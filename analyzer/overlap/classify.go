@@ -1,6 +1,10 @@
 package overlap
 
-import "strings"
+import (
+	"runtime"
+	"strings"
+	"sync"
+)
 
 // Overlap categories returned by Classify.
 const (
@@ -171,8 +175,35 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 }
 
 // classifyAll returns the category of every kernel and whether it is
-// copy-engine work (isCopyEngine), classifying each distinct name once.
+// copy-engine work (isCopyEngine), classifying each distinct name once
+// per range; large stages are cut into ranges classified on GOMAXPROCS
+// goroutines.
 func classifyAll(kernels []Kernel) (cats []string, copyEngine []bool) {
+	n := len(kernels)
+	cats, copyEngine = make([]string, n), make([]bool, n)
+	parts := min(runtime.GOMAXPROCS(0), n/minClassifyRange)
+	if parts < 2 {
+		classifyRange(kernels, cats, copyEngine)
+		return cats, copyEngine
+	}
+	var wg sync.WaitGroup
+	for r := range parts {
+		lo, hi := r*n/parts, (r+1)*n/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			classifyRange(kernels[lo:hi], cats[lo:hi], copyEngine[lo:hi])
+		}()
+	}
+	wg.Wait()
+	return cats, copyEngine
+}
+
+// minClassifyRange is the fewest kernels classifyAll gives a goroutine.
+const minClassifyRange = 16384
+
+// classifyRange fills cats and copyEngine for kernels (same lengths).
+func classifyRange(kernels []Kernel, cats []string, copyEngine []bool) {
 	type class struct {
 		cat string
 		ce  bool
@@ -185,7 +216,6 @@ func classifyAll(kernels []Kernel) (cats []string, copyEngine []bool) {
 		c    class
 		ok   bool
 	}
-	cats, copyEngine = make([]string, len(kernels)), make([]bool, len(kernels))
 	var last class
 	for i := range kernels {
 		name := kernels[i].Name
@@ -203,5 +233,4 @@ func classifyAll(kernels []Kernel) (cats []string, copyEngine []bool) {
 		}
 		cats[i], copyEngine[i] = last.cat, last.ce
 	}
-	return cats, copyEngine
 }
