@@ -41,6 +41,10 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 	fx := &frameIndex{threads: map[trace.ThreadKey]frameSpan{}}
 	fr := t.Frames
 	n := len(fr)
+	fx.names, fx.starts, fx.ends, fx.parent = make([]trace.Str, n), make([]int64, n), make([]int64, n), make([]int32, n)
+	if fx.fillInOrder(fr) {
+		return fx
+	}
 	// Number the threads (consecutive frames are mostly of one thread, so
 	// the last lookup is remembered), count the frames of each, give each
 	// thread its range, then place the frames in trace order within their
@@ -78,28 +82,20 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 		off += m
 	}
 	order := make([]int32, n) // indices into fr
-	if len(spans) == 1 {
-		// One thread (the usual case): trace order as it is.
-		for i := range order {
-			order[i] = int32(i)
-		}
-		spans[0].hi = int32(n)
-	} else {
-		for i := range fr {
-			sp := &spans[thread(&fr[i])]
-			order[sp.hi] = int32(i)
-			sp.hi++
-		}
+	for i := range fr {
+		sp := &spans[thread(&fr[i])]
+		order[sp.hi] = int32(i)
+		sp.hi++
 	}
 	for id, key := range keys {
 		fx.threads[key] = spans[id]
 	}
-	fx.names, fx.starts, fx.ends, fx.parent = make([]trace.Str, n), make([]int64, n), make([]int64, n), make([]int32, n)
 	var stack []int32
 	for _, sp := range spans {
 		frames := order[sp.lo:sp.hi]
-		// slices.SortFunc runs the same pdqsort as sort.Slice, so frames
-		// that tie (same start and end) keep the order they always had.
+		// slices.SortFunc runs the same pdqsort as sort.Slice did, so
+		// frames that tie (same start and end) keep the order they always
+		// had.
 		slices.SortFunc(frames, func(a, b int32) int {
 			x, y := &fr[a], &fr[b]
 			if x.TS != y.TS {
@@ -109,20 +105,48 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 		})
 		stack = stack[:0]
 		for j, fi := range frames {
-			p := sp.lo + int32(j)
-			f := &fr[fi]
-			fx.names[p], fx.starts[p], fx.ends[p] = f.Name, f.TS, f.TS+f.Dur
-			for len(stack) > 0 && fx.ends[stack[len(stack)-1]] < fx.ends[p] {
-				stack = stack[:len(stack)-1]
-			}
-			fx.parent[p] = -1
-			if len(stack) > 0 {
-				fx.parent[p] = stack[len(stack)-1]
-			}
-			stack = append(stack, p)
+			stack = fx.place(sp.lo+int32(j), &fr[fi], stack)
 		}
 	}
 	return fx
+}
+
+// place writes frame f at position p, with its enclosing frame from stack
+// (the open frames of its thread, outermost first), and returns the stack
+// with f on top.
+func (fx *frameIndex) place(p int32, f *trace.Frame, stack []int32) []int32 {
+	fx.names[p], fx.starts[p], fx.ends[p] = f.Name, f.TS, f.TS+f.Dur
+	for len(stack) > 0 && fx.ends[stack[len(stack)-1]] < fx.ends[p] {
+		stack = stack[:len(stack)-1]
+	}
+	fx.parent[p] = -1
+	if len(stack) > 0 {
+		fx.parent[p] = stack[len(stack)-1]
+	}
+	return append(stack, p)
+}
+
+// fillInOrder fills fx in one pass when the frames are of one thread and
+// in index order already (by start, then end descending; the usual case,
+// where sorting would leave them as they are) and reports whether they
+// were; otherwise newFrameIndex starts over.
+func (fx *frameIndex) fillInOrder(fr []trace.Frame) bool {
+	if len(fr) == 0 {
+		return true
+	}
+	var stack []int32
+	for i := range fr {
+		f := &fr[i]
+		if i > 0 {
+			x := &fr[i-1]
+			if f.PID != x.PID || f.TID != x.TID || f.TS < x.TS || (f.TS == x.TS && f.TS+f.Dur > x.TS+x.Dur) {
+				return false
+			}
+		}
+		stack = fx.place(int32(i), f, stack)
+	}
+	fx.threads[trace.ThreadKey{PID: fr[0].PID, TID: fr[0].TID}] = frameSpan{lo: 0, hi: int32(len(fr))}
+	return true
 }
 
 // active appends to buf the frames (positions in the index) of the

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -86,6 +87,61 @@ func TestFrameOrderMatchesSortSlice(t *testing.T) {
 				if fx.names[p] != fr[i].Name {
 					t.Fatalf("n %d trial %d: position %d holds frame %d, sort.Slice put frame %d there", n, trial, p, fx.names[p], fr[i].Name)
 				}
+			}
+		}
+	}
+}
+
+// A thread's frames that come in index order already are placed in one
+// pass; the index must be the one the general path builds: frames in
+// trace order, each with its nearest earlier frame that ends no earlier
+// as its parent.
+func TestFrameIndexInOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var fr []trace.Frame
+	var ts int64
+	for call := 0; call < 300; call++ {
+		ts += rng.Int64N(5)
+		start, dur := ts, 5+rng.Int64N(50)
+		for depth := 0; depth < 4 && dur > 0; depth++ {
+			fr = append(fr, trace.Frame{TS: start, Dur: dur, Name: trace.Str(len(fr)), PID: 1, TID: 1})
+			start += rng.Int64N(2)
+			dur -= rng.Int64N(dur/3 + 1)
+		}
+		ts += dur + 1
+	}
+	// Frames ordered by start, then end descending; ties keep trace order.
+	slices.SortStableFunc(fr, func(x, y trace.Frame) int {
+		if x.TS != y.TS {
+			return cmp.Compare(x.TS, y.TS)
+		}
+		return cmp.Compare(y.TS+y.Dur, x.TS+x.Dur)
+	})
+	for i := range fr {
+		fr[i].Name = trace.Str(i)
+	}
+	for _, general := range []bool{false, true} {
+		frames := slices.Clone(fr)
+		if general {
+			// A frame of another thread sends newFrameIndex down its
+			// general path; it sits at the end of the index.
+			frames = append(frames, trace.Frame{TS: 1, Dur: 1, Name: trace.Str(len(fr)), PID: 1, TID: 2})
+		}
+		fx := newFrameIndex(&trace.Trace{Frames: frames})
+		if sp := fx.threads[trace.ThreadKey{PID: 1, TID: 1}]; sp != (frameSpan{0, int32(len(fr))}) {
+			t.Fatalf("general %v: span %+v", general, sp)
+		}
+		for p := range fr {
+			want := int32(-1)
+			for q := p - 1; q >= 0; q-- {
+				if fr[q].TS+fr[q].Dur >= fr[p].TS+fr[p].Dur {
+					want = int32(q)
+					break
+				}
+			}
+			if fx.names[p] != fr[p].Name || fx.starts[p] != fr[p].TS || fx.ends[p] != fr[p].TS+fr[p].Dur || fx.parent[p] != want {
+				t.Fatalf("general %v: position %d: name %d start %d end %d parent %d, want frame %d parent %d",
+					general, p, fx.names[p], fx.starts[p], fx.ends[p], fx.parent[p], fr[p].Name, want)
 			}
 		}
 	}
