@@ -529,31 +529,47 @@ func (p *prepared) launch(t *trace.Trace, i int) *trace.Launch {
 
 func (a *analysis) prepare(ctx context.Context, l loaded) (*prepared, error) {
 	t := l.t
-	p := &prepared{res: newResolver(t, l.owned), stageIDs: make([]int32, len(t.Kernels)), stages: []string{""}, launchOf: make([]int32, len(t.Kernels))}
-	p.sites = newSiteFinder(p.res)
+	p := &prepared{stageIDs: make([]int32, len(t.Kernels)), stages: []string{""}, launchOf: make([]int32, len(t.Kernels))}
 	for i := range p.launchOf {
 		p.launchOf[i] = -2
 	}
+	// The process choice and the stage windows read only the kernels and
+	// annotations: they are worked out on another goroutine while the
+	// resolver indexes frames, launches and CPU ops.
+	var si *stageIndex
+	var pidWarning string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if len(t.Kernels) == 0 {
+			return
+		}
+		p.pid, p.npids, p.pidShare = pickProcess(t)
+		p.overlapPID = p.pid
+		if sub := a.pidSubstring; sub != "" {
+			var matched bool
+			p.overlapPID, _, _, matched = pickProcessBy(t, func(name string) bool { return strings.Contains(name, sub) })
+			if !matched {
+				pidWarning = fmt.Sprintf(
+					"%s: no GPU process id contains %q (processes: %s); the overlap analysis covers process %s.",
+					filepath.Base(t.Path), sub, strings.Join(processNames(t), ", "), t.S(p.overlapPID))
+			}
+			if p.overlapPID != p.pid {
+				p.overlapIDs = make([]int32, len(t.Kernels))
+			}
+		}
+		if l.target.Stage == StageAll {
+			si = newStageIndex(t)
+		}
+	}()
+	p.res = newResolver(t, l.owned)
+	p.sites = newSiteFinder(p.res)
+	<-done
 	if len(t.Kernels) == 0 {
 		return p, nil
 	}
-	p.pid, p.npids, p.pidShare = pickProcess(t)
-	p.overlapPID = p.pid
-	if sub := a.pidSubstring; sub != "" {
-		var matched bool
-		p.overlapPID, _, _, matched = pickProcessBy(t, func(name string) bool { return strings.Contains(name, sub) })
-		if !matched {
-			a.warnings = append(a.warnings, fmt.Sprintf(
-				"%s: no GPU process id contains %q (processes: %s); the overlap analysis covers process %s.",
-				filepath.Base(t.Path), sub, strings.Join(processNames(t), ", "), t.S(p.overlapPID)))
-		}
-		if p.overlapPID != p.pid {
-			p.overlapIDs = make([]int32, len(t.Kernels))
-		}
-	}
-	var si *stageIndex
-	if l.target.Stage == StageAll {
-		si = newStageIndex(t)
+	if pidWarning != "" {
+		a.warnings = append(a.warnings, pidWarning)
 	}
 	// Every stage attribution can give, so that range workers only read
 	// p.stages (the order of p.stages is not part of any output).
