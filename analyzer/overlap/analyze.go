@@ -2,7 +2,9 @@ package overlap
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Kernel is one GPU activity (kernel, memcpy or memset) of a stage.
@@ -160,6 +162,11 @@ type point struct {
 // kernel on another stream is active too, exclusive otherwise. Zero-length
 // kernels take no part.
 func sweep(kernels []Kernel, cats []string) sweepResult {
+	return sweepIn(kernels, cats, min(runtime.GOMAXPROCS(0), 2*len(kernels)/minSweepChunk))
+}
+
+// sweepIn is sweep with its points cut into at most parts chunks.
+func sweepIn(kernels []Kernel, cats []string, parts int) sweepResult {
 	n := len(kernels)
 	res := sweepResult{
 		hidden:          make([]int64, n),
@@ -231,22 +238,91 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		return cmp.Compare(a.idx, b.idx)
 	})
 
-	active := []int{}     // kernel indexes
-	pos := make([]int, n) // position of a kernel in active
+	// The points are cut into chunks swept on GOMAXPROCS goroutines: a
+	// chunk's worker first replays the points before it (bookkeeping
+	// only) to know what is active where it starts. Every figure is a sum
+	// (or a maximum) of per-segment integers, so the result does not
+	// depend on the cut.
+	parts = max(min(parts, len(points)), 1)
+	chunks := make([]sweepChunk, parts)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		lo, hi := c*len(points)/parts, (c+1)*len(points)/parts
+		if c == parts-1 {
+			chunks[c].run(kernels, cats, points, lo, hi, &res)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunks[c].run(kernels, cats, points, lo, hi, &res)
+		}()
+	}
+	wg.Wait()
+	for c := range chunks {
+		ch := &chunks[c]
+		res.busy += ch.busy
+		res.concurrent += ch.concurrent
+		res.maxStreams = max(res.maxStreams, ch.maxStreams)
+		for i, v := range ch.carried {
+			res.hidden[i] += v[0]
+			res.excl[i] += v[1]
+			res.hiddenByCompute[i] += v[2]
+		}
+		for pair, t := range ch.overlapWith {
+			res.overlapWith[pair] += t
+		}
+	}
+	return res
+}
+
+// minSweepChunk is the fewest points a sweep goroutine is given.
+const minSweepChunk = 1 << 14
+
+// sweepChunk is what one goroutine sweeps of the points [lo, hi).
+type sweepChunk struct {
+	busy, concurrent int64
+	maxStreams       int
+	overlapWith      map[[2]int]int64
+	// carried holds hidden, exclusive and hidden-by-compute time of the
+	// kernels active where the chunk starts (begun in an earlier chunk,
+	// whose goroutine writes theirs); the chunk writes its own kernels'
+	// straight into the shared result.
+	carried map[int]*[3]int64
+}
+
+// run sweeps points [lo, hi) of res's kernels (see sweep). It writes res's
+// per-kernel figures only for kernels that start in [lo, hi), and reads
+// res's stream and name ids.
+func (ch *sweepChunk) run(kernels []Kernel, cats []string, points []point, lo, hi int, res *sweepResult) {
+	sid := res.sid
+	n := len(kernels)
+	nStreams := res.streams
+	ch.overlapWith = map[[2]int]int64{}
+	active := []int{}       // kernel indexes
+	pos := make([]int32, n) // position of a kernel in active
 	// Active kernels (and active compute kernels) per stream id, with the
 	// number of streams where that count is not zero.
-	perStream := make([]int, len(streamID))
-	computePerStream := make([]int, len(streamID))
+	perStream := make([]int, nStreams)
+	computePerStream := make([]int, nStreams)
 	busyStreams, computeStreams := 0, 0
 	var prev int64
-	for pi, p := range points {
-		if pi > 0 && p.t > prev && len(active) > 0 {
+	for pi := 0; pi < hi; pi++ {
+		p := points[pi]
+		if pi == lo && lo > 0 {
+			// What is active here began in earlier chunks.
+			ch.carried = make(map[int]*[3]int64, len(active))
+			for _, i := range active {
+				ch.carried[i] = new([3]int64)
+			}
+		}
+		if pi >= lo && pi > 0 && p.t > prev && len(active) > 0 {
 			seg := p.t - prev
-			res.busy += seg
+			ch.busy += seg
 			streams := busyStreams
-			res.maxStreams = max(res.maxStreams, streams)
+			ch.maxStreams = max(ch.maxStreams, streams)
 			if streams >= 2 {
-				res.concurrent += seg
+				ch.concurrent += seg
 				best, second := dominantPair(active, kernels, cats, sid)
 				onlyComputeStream := -1
 				if computeStreams == 1 {
@@ -258,28 +334,40 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 					}
 				}
 				for _, i := range active {
-					res.hidden[i] += seg
-					if computeStreams >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i]) {
-						res.hiddenByCompute[i] += seg
+					byCompute := computeStreams >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i])
+					if c := ch.carried[i]; c != nil {
+						c[0] += seg
+						if byCompute {
+							c[2] += seg
+						}
+					} else {
+						res.hidden[i] += seg
+						if byCompute {
+							res.hiddenByCompute[i] += seg
+						}
 					}
 					dom := best
 					if sid[best] == sid[i] {
 						dom = second
 					}
 					if dom >= 0 {
-						res.overlapWith[[2]int{res.nameIDs[i], res.nameIDs[dom]}] += seg
+						ch.overlapWith[[2]int{res.nameIDs[i], res.nameIDs[dom]}] += seg
 					}
 				}
 			} else {
 				for _, i := range active {
-					res.excl[i] += seg
+					if c := ch.carried[i]; c != nil {
+						c[1] += seg
+					} else {
+						res.excl[i] += seg
+					}
 				}
 			}
 		}
 		prev = p.t
 		i := p.idx
 		if p.start {
-			pos[i] = len(active)
+			pos[i] = int32(len(active))
 			active = append(active, i)
 			if perStream[sid[i]]++; perStream[sid[i]] == 1 {
 				busyStreams++
@@ -304,7 +392,6 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 			}
 		}
 	}
-	return res
 }
 
 // nameSlot picks the slot of a name in sweep's small cache from its
