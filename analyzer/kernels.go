@@ -177,7 +177,20 @@ func (s *stageAgg) merge(o *stageAgg) {
 // sorts s.kernels by start.
 func (s *stageAgg) busyNS() int64 {
 	ks := s.kernels
-	slices.SortFunc(ks, func(a, b overlap.Kernel) int { return cmp.Compare(a.Start, b.Start) })
+	// Kernels mostly come in start order already; the sort (pdqsort)
+	// would leave such a list as it is, so it only runs on one that is
+	// not. The order of kernels that start together is the sort's, which
+	// the overlap analysis sees.
+	sorted := true
+	for i := 1; i < len(ks); i++ {
+		if ks[i].Start < ks[i-1].Start {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		slices.SortFunc(ks, func(a, b overlap.Kernel) int { return cmp.Compare(a.Start, b.Start) })
+	}
 	var busy, curStart, curEnd int64
 	open := false
 	for _, k := range ks {

@@ -62,7 +62,16 @@ type interval struct{ start, end int64 }
 // intervals merge), in place: it reorders and overwrites its argument and
 // returns a prefix of it.
 func union(ivs []interval) []interval {
-	slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
+	sorted := true
+	for i := 1; i < len(ivs); i++ {
+		if ivs[i].start < ivs[i-1].start {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
+	}
 	out := ivs[:0]
 	for _, iv := range ivs {
 		if iv.end <= iv.start {
@@ -85,9 +94,9 @@ func length(u []interval) int64 {
 	return t
 }
 
-// covered returns how much of [a, b) the sorted disjoint list u covers.
-func covered(u []interval, a, b int64) int64 {
-	i, _ := slices.BinarySearchFunc(u, a, func(iv interval, t int64) int { return cmp.Compare(iv.end, t) })
+// coveredFrom returns how much of [a, b) the sorted disjoint list u
+// covers, given i, the first interval of u ending at or after a.
+func coveredFrom(u []interval, i int, a, b int64) int64 {
 	var t int64
 	for ; i < len(u) && u[i].start < b; i++ {
 		if lo, hi := max(a, u[i].start), min(b, u[i].end); hi > lo {
@@ -97,12 +106,35 @@ func covered(u []interval, a, b int64) int64 {
 	return t
 }
 
+// coverCursor says how much of a span [a, b) the sorted disjoint list u
+// covers, for spans that come mostly in order of a: the first interval ending at or after a is found
+// from the previous one, by bisection only when a goes back.
+type coverCursor struct {
+	u     []interval
+	i     int
+	lastA int64
+	used  bool
+}
+
+func (c *coverCursor) covered(a, b int64) int64 {
+	if !c.used || a < c.lastA {
+		c.i, _ = slices.BinarySearchFunc(c.u, a, func(iv interval, t int64) int { return cmp.Compare(iv.end, t) })
+	} else {
+		for c.i < len(c.u) && c.u[c.i].end < a {
+			c.i++
+		}
+	}
+	c.used, c.lastA = true, a
+	return coveredFrom(c.u, c.i, a, b)
+}
+
 // subtract returns the length of u minus the parts covered by v (both
 // sorted and disjoint).
 func subtract(u, v []interval) int64 {
 	var t int64
+	c := coverCursor{u: v}
 	for _, iv := range u {
-		t += iv.end - iv.start - covered(v, iv.start, iv.end)
+		t += iv.end - iv.start - c.covered(iv.start, iv.end)
 	}
 	return t
 }
@@ -207,7 +239,7 @@ func breakdownParts(kernels []Kernel, cats []string, copyEngine []bool) (Breakdo
 
 	// Comm-comp overlap per communication kernel, against the union of
 	// computation on the other streams.
-	otherStreams := map[string][]interval{}
+	otherStreams := map[string]*coverCursor{}
 	var commSum, overlapped int64
 	for i := range kernels {
 		k := &kernels[i]
@@ -222,11 +254,11 @@ func breakdownParts(kernels []Kernel, cats []string, copyEngine []bool) (Breakdo
 					ivs = append(ivs, interval{kernels[j].Start, kernels[j].Start + kernels[j].dur()})
 				}
 			}
-			u = union(ivs)
+			u = &coverCursor{u: union(ivs)}
 			otherStreams[k.Stream] = u
 		}
 		commSum += k.dur()
-		overlapped += covered(u, k.Start, k.End)
+		overlapped += u.covered(k.Start, k.End)
 	}
 	b.CommunicationKernelUS = us(commSum)
 	b.CommunicationOverlappedUS = us(overlapped)
