@@ -149,11 +149,12 @@ type sweepResult struct {
 	sid         []int // per kernel: its stream id
 }
 
-// point is a sweep event: a kernel starting or ending.
+// point is a sweep event: a kernel starting or ending (16 bytes: a stage
+// holds fewer than 2^31 kernels).
 type point struct {
 	t     int64
+	idx   int32
 	start bool
-	idx   int
 }
 
 // sweep walks the start and end points of the kernels in time order (ends
@@ -222,7 +223,7 @@ func sweepIn(kernels []Kernel, cats []string, parts int) sweepResult {
 		if k.dur() <= 0 {
 			continue
 		}
-		points = append(points, point{k.Start, true, i}, point{k.End, false, i})
+		points = append(points, point{k.Start, int32(i), true}, point{k.End, int32(i), false})
 	}
 	res.streams = len(streamID)
 	slices.SortFunc(points, func(a, b point) int {
@@ -365,7 +366,7 @@ func (ch *sweepChunk) run(kernels []Kernel, cats []string, points []point, lo, h
 			}
 		}
 		prev = p.t
-		i := p.idx
+		i := int(p.idx)
 		if p.start {
 			pos[i] = int32(len(active))
 			active = append(active, i)
