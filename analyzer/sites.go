@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -126,16 +127,57 @@ func (fx *frameIndex) place(p int32, f *trace.Frame, stack []int32) []int32 {
 	return append(stack, p)
 }
 
-// fillInOrder fills fx in one pass when the frames are of one thread and
-// in index order already (by start, then end descending; the usual case,
-// where sorting would leave them as they are) and reports whether they
-// were; otherwise newFrameIndex starts over.
+// fillInOrder fills fx when the frames are of one thread and in index
+// order already (by start, then end descending; the usual case, where
+// sorting would leave them as they are) and reports whether they were;
+// otherwise newFrameIndex starts over. The frames are checked and copied
+// in ranges on GOMAXPROCS goroutines, then linked to their enclosing
+// frames in one pass over the copied ends.
 func (fx *frameIndex) fillInOrder(fr []trace.Frame) bool {
-	if len(fr) == 0 {
+	n := len(fr)
+	if n == 0 {
 		return true
 	}
+	parts := max(min(runtime.GOMAXPROCS(0), n/minFrameRange), 1)
+	ok := make([]bool, parts)
+	var wg sync.WaitGroup
+	for r := range parts {
+		lo, hi := r*n/parts, (r+1)*n/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok[r] = fx.copyInOrder(fr, lo, hi)
+		}()
+	}
+	wg.Wait()
+	for _, o := range ok {
+		if !o {
+			return false
+		}
+	}
 	var stack []int32
-	for i := range fr {
+	for p := range fx.ends {
+		for len(stack) > 0 && fx.ends[stack[len(stack)-1]] < fx.ends[p] {
+			stack = stack[:len(stack)-1]
+		}
+		fx.parent[p] = -1
+		if len(stack) > 0 {
+			fx.parent[p] = stack[len(stack)-1]
+		}
+		stack = append(stack, int32(p))
+	}
+	fx.threads[trace.ThreadKey{PID: fr[0].PID, TID: fr[0].TID}] = frameSpan{lo: 0, hi: int32(n)}
+	return true
+}
+
+// minFrameRange is the fewest frames fillInOrder gives a goroutine.
+const minFrameRange = 1 << 16
+
+// copyInOrder copies the names, starts and ends of frames [lo, hi) to the
+// same positions, and reports whether each of them is of the thread of,
+// and in index order after, the frame before it.
+func (fx *frameIndex) copyInOrder(fr []trace.Frame, lo, hi int) bool {
+	for i := lo; i < hi; i++ {
 		f := &fr[i]
 		if i > 0 {
 			x := &fr[i-1]
@@ -143,9 +185,8 @@ func (fx *frameIndex) fillInOrder(fr []trace.Frame) bool {
 				return false
 			}
 		}
-		stack = fx.place(int32(i), f, stack)
+		fx.names[i], fx.starts[i], fx.ends[i] = f.Name, f.TS, f.TS+f.Dur
 	}
-	fx.threads[trace.ThreadKey{PID: fr[0].PID, TID: fr[0].TID}] = frameSpan{lo: 0, hi: int32(len(fr))}
 	return true
 }
 
@@ -212,8 +253,11 @@ type resolution struct {
 // to 4 events starting at or before kts+0.001µs, the one ending closest to
 // kts; else, of up to 2 after, the one starting closest. -1 when empty.
 func pickNearest(n int, span func(i int) (int64, int64), kts int64) int {
-	if n == 0 {
+	switch n {
+	case 0:
 		return -1
+	case 1:
+		return 0 // the one event, before or after kts (the usual case)
 	}
 	probe := kts + probeOffsetNS
 	split := sort.Search(n, func(i int) bool { ts, _ := span(i); return ts > probe })

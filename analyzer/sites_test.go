@@ -146,3 +146,39 @@ func TestFrameIndexInOrder(t *testing.T) {
 		}
 	}
 }
+
+// Enough frames in order for fillInOrder to share them out among
+// goroutines: the index must equal the general path's.
+func TestFrameIndexInOrderLarge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	var fr []trace.Frame
+	var ts int64
+	for len(fr) < 3*minFrameRange {
+		ts += rng.Int64N(5)
+		start, dur := ts, 5+rng.Int64N(50)
+		for depth := 0; depth < 5 && dur > 0; depth++ {
+			fr = append(fr, trace.Frame{TS: start, Dur: dur, Name: trace.Str(len(fr) % 1000), PID: 1, TID: 1})
+			start += rng.Int64N(2)
+			dur -= rng.Int64N(dur/3 + 1)
+		}
+		ts += dur + 1
+	}
+	fast := newFrameIndex(&trace.Trace{Frames: fr})
+	general := newFrameIndex(&trace.Trace{Frames: append(slices.Clone(fr), trace.Frame{TS: 1, Dur: 1, PID: 1, TID: 2})})
+	n := len(fr)
+	if fast.threads[trace.ThreadKey{PID: 1, TID: 1}] != (frameSpan{0, int32(n)}) ||
+		!slices.Equal(fast.names, general.names[:n]) || !slices.Equal(fast.starts, general.starts[:n]) ||
+		!slices.Equal(fast.ends, general.ends[:n]) || !slices.Equal(fast.parent, general.parent[:n]) {
+		t.Fatal("the index of frames in order differs from the general path's")
+	}
+	// One frame out of order in the last range sends it down the
+	// general path, which sorts it into place.
+	fr[n-2], fr[n-1] = fr[n-1], fr[n-2]
+	if fr[n-2].TS == fr[n-1].TS && fr[n-2].Dur == fr[n-1].Dur {
+		t.Skip("swapped two equal frames")
+	}
+	swapped := newFrameIndex(&trace.Trace{Frames: fr})
+	if !slices.Equal(swapped.starts, fast.starts) || !slices.Equal(swapped.ends, fast.ends) {
+		t.Fatal("frames out of order were not sorted back into place")
+	}
+}
