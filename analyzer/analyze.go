@@ -582,6 +582,7 @@ func (a *analysis) prepare(ctx context.Context, l loaded) (*prepared, error) {
 	// writes only its own kernels' entries of stageIDs, overlapIDs and
 	// launchOf.
 	err := forRanges(ctx, a.split.ranges(len(t.Kernels)), func(_, lo, hi int) error {
+		var cur stageCursor
 		for i := lo; i < hi; i++ {
 			if err := cancelled(ctx, i-lo); err != nil {
 				return err
@@ -605,7 +606,7 @@ func (a *analysis) prepare(ctx context.Context, l loaded) (*prepared, error) {
 				if ln := p.launch(t, i); ln != nil {
 					launchTS = ln.TS
 				}
-				ids[i] = p.knownStageID(si.stageOf(k, p.res.externalID(k), launchTS), known)
+				ids[i] = p.knownStageID(si.stageOf(k, p.res.externalID(k), launchTS, &cur), known)
 			}
 		}
 		return nil

@@ -384,15 +384,27 @@ func newKeyedIndex(n int, key func(i int) (id, ts int64)) keyedIndex {
 			es = append(es, entry{id, ts, int32(i)})
 		}
 	}
-	slices.SortFunc(es, func(a, b entry) int {
-		if c := cmp.Compare(a.id, b.id); c != 0 {
-			return c
+	// (id, ts, i) orders the entries fully, so any sort gives one result;
+	// entries mostly come in order already, and then none runs.
+	sorted := true
+	for j := 1; j < len(es); j++ {
+		a, b := &es[j-1], &es[j]
+		if a.id > b.id || (a.id == b.id && a.ts > b.ts) {
+			sorted = false // i increases with j, so it breaks no tie
+			break
 		}
-		if c := cmp.Compare(a.ts, b.ts); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.i, b.i)
-	})
+	}
+	if !sorted {
+		slices.SortFunc(es, func(a, b entry) int {
+			if c := cmp.Compare(a.id, b.id); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.ts, b.ts); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+	}
 	x := keyedIndex{idx: make([]int32, len(es))}
 	for j, e := range es {
 		x.idx[j] = e.i

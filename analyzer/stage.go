@@ -204,13 +204,15 @@ func mergeWindows(ws []stageWindow) []stageWindow {
 // to t" in O(log n).
 type windowSet struct {
 	ws     []stageWindow // sorted by start
+	starts []int64       // starts[i] = ws[i].start
 	maxEnd []int64       // maxEnd[i] = max end of ws[:i+1]
 	byEnd  []stageWindow // sorted by end
 }
 
 func newWindowSet(ws []stageWindow) windowSet {
-	s := windowSet{ws: ws, maxEnd: make([]int64, len(ws))}
+	s := windowSet{ws: ws, starts: make([]int64, len(ws)), maxEnd: make([]int64, len(ws))}
 	for i, w := range ws {
+		s.starts[i] = w.start
 		s.maxEnd[i] = w.end
 		if i > 0 && s.maxEnd[i-1] > w.end {
 			s.maxEnd[i] = s.maxEnd[i-1]
@@ -221,33 +223,63 @@ func newWindowSet(ws []stageWindow) windowSet {
 	return s
 }
 
+// windowCursor remembers where a goroutine's latest containing search of
+// one windowSet ended: kernels come mostly in time order, so the next
+// search starts there.
+type windowCursor struct{ n, j int }
+
 // containing returns the stage of the first window (in start order) with
 // start <= t <= end + 0.001 µs, or "".
 func (s windowSet) containing(t int64) string {
+	return s.containingAt(t, &windowCursor{})
+}
+
+// containingAt is containing, searching from (and updating) c.
+func (s windowSet) containingAt(t int64, c *windowCursor) string {
 	// n: the first window starting after t; j: the first before it whose
-	// running maximum end reaches t (both by bisection).
-	lo, hi := 0, len(s.ws)
-	for lo < hi {
-		if m := int(uint(lo+hi) >> 1); s.ws[m].start > t {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	n := lo
-	lo, hi = 0, n
-	for lo < hi {
-		if m := int(uint(lo+hi) >> 1); s.maxEnd[m]+probeOffsetNS >= t {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
-	j := lo
+	// running maximum end reaches t.
+	n := firstAbove(s.starts, len(s.starts), t, c.n)
+	j := firstAbove(s.maxEnd, n, t-probeOffsetNS-1, c.j)
+	c.n, c.j = n, j
 	if j < n {
 		return s.ws[j].stage
 	}
 	return ""
+}
+
+// firstAbove returns the first index i in [0, n) with a[i] > y (a is
+// non-decreasing), n when none. The search gallops from hint.
+func firstAbove(a []int64, n int, y int64, hint int) int {
+	lo, hi := 0, n
+	if hint > 0 && hint < n {
+		if a[hint-1] <= y {
+			lo = hint
+			for step := 1; lo+step <= hi; step *= 2 {
+				if a[lo+step-1] > y {
+					hi = lo + step - 1
+					break
+				}
+				lo += step
+			}
+		} else {
+			hi = hint - 1
+			for step := 1; hi-step >= lo; step *= 2 {
+				if a[hi-step] <= y {
+					lo = hi - step + 1
+					break
+				}
+				hi -= step
+			}
+		}
+	}
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); a[m] > y {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
 }
 
 // nearest returns the window whose start or end is closest to t, and that
@@ -281,6 +313,9 @@ func abs64(v int64) int64 {
 	return v
 }
 
+// stageCursor holds a goroutine's windowCursors of a stageIndex.
+type stageCursor struct{ gpu, cpu windowCursor }
+
 // stageOf decides a kernel's stage: the annotation sharing its External
 // id; else the GPU annotation window it ran in; else the CPU annotation
 // window in which it was launched (launchTS, when its launch event is
@@ -290,21 +325,23 @@ func abs64(v int64) int64 {
 // The reference tested the kernel's GPU start against CPU windows, so a
 // kernel queued behind a long prefill fell outside the step that launched
 // it (docs/differences.md).
-func (s *stageIndex) stageOf(k *trace.Kernel, externalID, launchTS int64) string {
+//
+// cur holds a goroutine's search positions (see windowCursor).
+func (s *stageIndex) stageOf(k *trace.Kernel, externalID, launchTS int64, cur *stageCursor) string {
 	if externalID != trace.NoID {
 		if a, ok := s.annotation(externalID); ok {
 			return a.stage
 		}
 	}
 	probe := k.TS + probeOffsetNS
-	if st := s.gpu.containing(probe); st != "" {
+	if st := s.gpu.containingAt(probe, &cur.gpu); st != "" {
 		return st
 	}
 	cpuProbe := probe
 	if launchTS != trace.NoID {
 		cpuProbe = launchTS + probeOffsetNS
 	}
-	if st := s.cpu.containing(cpuProbe); st != "" {
+	if st := s.cpu.containingAt(cpuProbe, &cur.cpu); st != "" {
 		return st
 	}
 	st, gap := s.gpu.nearest(probe)

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
@@ -39,15 +40,15 @@ func TestStageOfUsesLaunchTime(t *testing.T) {
 	si := newStageIndex(tr)
 	// Runs 50 ms after the window but was launched inside it.
 	k := &trace.Kernel{TS: 52_000_000, Dur: 10}
-	if got := si.stageOf(k, trace.NoID, 1500); got != StageExtend {
+	if got := si.stageOf(k, trace.NoID, 1500, &stageCursor{}); got != StageExtend {
 		t.Errorf("launched in window: got %q, want extend", got)
 	}
-	if got := si.stageOf(k, trace.NoID, trace.NoID); got != StageAll {
+	if got := si.stageOf(k, trace.NoID, trace.NoID, &stageCursor{}); got != StageAll {
 		t.Errorf("no launch known, 50 ms away: got %q, want all", got)
 	}
 	// Within 20 ms of the window: nearest window.
 	k2 := &trace.Kernel{TS: 15_000_000, Dur: 10}
-	if got := si.stageOf(k2, trace.NoID, trace.NoID); got != StageExtend {
+	if got := si.stageOf(k2, trace.NoID, trace.NoID, &stageCursor{}); got != StageExtend {
 		t.Errorf("nearest window: got %q, want extend", got)
 	}
 }
@@ -93,6 +94,42 @@ func TestStageIndexAnnotationLookup(t *testing.T) {
 			if a, ok := si.annotation(id); !ok || a.stage != StageDecode {
 				t.Errorf("ids %v: annotation(%d) = %+v, %v", ids, id, a, ok)
 			}
+		}
+	}
+}
+
+// containingAt gallops from the previous search; for probes in any order
+// it must find what a search of the whole set finds.
+func TestWindowCursor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	var ws []stageWindow
+	var at int64
+	for i := 0; i < 300; i++ {
+		at += rng.Int64N(50)
+		st := StageDecode
+		if rng.IntN(3) == 0 {
+			st = StageExtend
+		}
+		ws = append(ws, stageWindow{st, at, at + rng.Int64N(120)})
+	}
+	s := newWindowSet(mergeWindows(ws))
+	var c windowCursor
+	probe := int64(0)
+	for i := 0; i < 5000; i++ {
+		if i%5 == 0 {
+			probe = rng.Int64N(at + 200)
+		} else {
+			probe += rng.Int64N(30)
+		}
+		want := ""
+		for j, w := range s.ws {
+			if w.start <= probe && s.maxEnd[j]+probeOffsetNS >= probe {
+				want = s.ws[j].stage
+				break
+			}
+		}
+		if got := s.containingAt(probe, &c); got != want {
+			t.Fatalf("probe %d: %q, want %q", probe, got, want)
 		}
 	}
 }
