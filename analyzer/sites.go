@@ -374,6 +374,48 @@ type keyedIndex struct {
 // newKeyedIndex indexes n events by key(i) (events whose key is NoID are
 // left out), each group sorted by start.
 func newKeyedIndex(n int, key func(i int) (id, ts int64)) keyedIndex {
+	// Events mostly come in (id, start) order already: then the index is
+	// their order, found in one pass without sorting (ties of id and start
+	// are in index order either way).
+	idx := make([]int32, 0, n)
+	ids := make([]int64, 0, n)
+	var lastTS int64
+	inOrder := true
+	for i := 0; i < n; i++ {
+		id, ts := key(i)
+		if id == trace.NoID {
+			continue
+		}
+		if m := len(ids); m > 0 && (id < ids[m-1] || (id == ids[m-1] && ts < lastTS)) {
+			inOrder = false
+			break
+		}
+		idx, ids, lastTS = append(idx, int32(i)), append(ids, id), ts
+	}
+	if !inOrder {
+		idx, ids = sortedByKey(n, key)
+	}
+	x := keyedIndex{idx: idx}
+	if m := len(ids); m > 0 && ids[0] >= 0 && ids[m-1]-ids[0] < int64(2*m+1024) {
+		x.base = ids[0]
+		span := ids[m-1] - x.base + 1
+		x.start = make([]int32, span+1)
+		j := 0
+		for d := int64(0); d <= span; d++ {
+			for j < m && ids[j] < x.base+d {
+				j++
+			}
+			x.start[d] = int32(j)
+		}
+		return x
+	}
+	x.keys = ids
+	return x
+}
+
+// sortedByKey returns the events with an id (key), sorted by (id, start,
+// index), and their ids.
+func sortedByKey(n int, key func(i int) (id, ts int64)) ([]int32, []int64) {
 	type entry struct {
 		id, ts int64
 		i      int32
@@ -384,49 +426,20 @@ func newKeyedIndex(n int, key func(i int) (id, ts int64)) keyedIndex {
 			es = append(es, entry{id, ts, int32(i)})
 		}
 	}
-	// (id, ts, i) orders the entries fully, so any sort gives one result;
-	// entries mostly come in order already, and then none runs.
-	sorted := true
-	for j := 1; j < len(es); j++ {
-		a, b := &es[j-1], &es[j]
-		if a.id > b.id || (a.id == b.id && a.ts > b.ts) {
-			sorted = false // i increases with j, so it breaks no tie
-			break
+	slices.SortFunc(es, func(a, b entry) int {
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
 		}
-	}
-	if !sorted {
-		slices.SortFunc(es, func(a, b entry) int {
-			if c := cmp.Compare(a.id, b.id); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(a.ts, b.ts); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.i, b.i)
-		})
-	}
-	x := keyedIndex{idx: make([]int32, len(es))}
-	for j, e := range es {
-		x.idx[j] = e.i
-	}
-	if m := len(es); m > 0 && es[0].id >= 0 && es[m-1].id-es[0].id < int64(2*m+1024) {
-		x.base = es[0].id
-		span := es[m-1].id - x.base + 1
-		x.start = make([]int32, span+1)
-		j := 0
-		for d := int64(0); d <= span; d++ {
-			for j < m && es[j].id < x.base+d {
-				j++
-			}
-			x.start[d] = int32(j)
+		if c := cmp.Compare(a.ts, b.ts); c != 0 {
+			return c
 		}
-		return x
-	}
-	x.keys = make([]int64, len(es))
+		return cmp.Compare(a.i, b.i)
+	})
+	idx, ids := make([]int32, len(es)), make([]int64, len(es))
 	for j, e := range es {
-		x.keys[j] = e.id
+		idx[j], ids[j] = e.i, e.id
 	}
-	return x
+	return idx, ids
 }
 
 // get returns the events with id k, sorted by start.
