@@ -140,3 +140,43 @@ func BenchmarkAnalyzeFile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEngineFile measures the analysis after loading of the trace file
+// named by TRACETRIAGE_BENCH_TRACE (skipped when unset) as Analyze runs it:
+// the trace is the analysis's own (its frames are dropped once indexed) and
+// the heap is collected where Analyze collects. Each iteration loads the
+// file with the timer stopped; MB/s is of the file's JSON.
+func BenchmarkEngineFile(b *testing.B) {
+	path := os.Getenv("TRACETRIAGE_BENCH_TRACE")
+	if path == "" {
+		b.Skip("TRACETRIAGE_BENCH_TRACE is not set")
+	}
+	catalog, err := fuse.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var size int64
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		t, err := trace.Load(ctx, path, trace.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = t.Bytes
+		collect(size)
+		b.StartTimer()
+		doc := &Document{Stages: []Stage{}, Warnings: []string{}}
+		l := []loaded{{target: trace.Target{Path: path, Stage: StageAll, Rank: -1}, t: t, owned: true}}
+		t = nil
+		ks, err := buildStages(ctx, doc, l, nil, "", split{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		l = nil
+		collect(size)
+		addOpportunities(doc, ks, catalog, fuse.Context{Framework: FrameworkSGLang}, overlap.Options{}, false)
+	}
+	b.SetBytes(size)
+}
