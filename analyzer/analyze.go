@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tracetriage/tracetriage/analyzer/fuse"
 	"github.com/tracetriage/tracetriage/analyzer/overlap"
@@ -60,6 +61,11 @@ type Options struct {
 	// trace to the busiest GPU process whose id contains it; the kernel
 	// table keeps its own process choice (triage-behaviour.md §1.1, §5).
 	PIDSubstring string
+
+	// split shares out each trace's kernels among goroutines (the zero
+	// value is the default); tests vary it to check that the document
+	// does not depend on it.
+	split split
 }
 
 // Sentinel errors of Analyze; front-ends map them to their own error
@@ -161,7 +167,7 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 		}
 	}
 	collect(loadedBytes)
-	kernels, err := buildStages(ctx, doc, formal, mapping, opts.PIDSubstring)
+	kernels, err := buildStages(ctx, doc, formal, mapping, opts.PIDSubstring, opts.split)
 	formal, mapping = nil, nil
 	if err != nil {
 		return nil, err
@@ -191,8 +197,10 @@ func collect(traceBytes int64) {
 // and returns each stage's kernels for the overlap analysis.
 // pidSubstring restricts the overlap kernels to a process (see
 // Options.PIDSubstring).
-func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded, pidSubstring string) ([][]overlap.Kernel, error) {
-	a := &analysis{locs: map[string]*frameInfo{}, stages: map[string]*stageAgg{}, pidSubstring: pidSubstring}
+// sp shares out each trace's kernels among goroutines (the zero value is
+// the default); the results do not depend on it.
+func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded, pidSubstring string, sp split) ([][]overlap.Kernel, error) {
+	a := &analysis{locs: map[string]*frameInfo{}, stages: map[string]*stageAgg{}, pidSubstring: pidSubstring, split: sp}
 	nameAllCaptureLaunches(formal, mapping)
 	if len(mapping) > 0 {
 		a.mapping = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
@@ -200,14 +208,18 @@ func buildStages(ctx context.Context, doc *Document, formal, mapping []loaded, p
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			a.addMappingTrace(l)
+			if err := a.addMappingTrace(ctx, l); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, l := range formal {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		a.addFormalTrace(l)
+		if err := a.addFormalTrace(ctx, l); err != nil {
+			return nil, err
+		}
 	}
 	names := make([]string, 0, len(a.stages))
 	for st := range a.stages {
@@ -326,6 +338,9 @@ type analysis struct {
 	graph    []graphReplay
 	// pidSubstring: see Options.PIDSubstring.
 	pidSubstring string
+	// split shares out a trace's kernels among goroutines; the results do
+	// not depend on it.
+	split split
 }
 
 // graphReplay remembers the graph-replayed kernels of one trace.
@@ -346,20 +361,40 @@ func (a *analysis) stage(name string) *stageAgg {
 	return s
 }
 
-// kernelNames caches the canonical name and category of each interned
-// kernel name.
+// kernelNames gives each interned kernel name of one trace a dense id,
+// with its canonical name and category. Lookups of names already added
+// only read, so goroutines may share it.
 type kernelNames struct {
-	canon, cat map[trace.Str]string
+	t     *trace.Trace
+	slot  []int32 // by interned name: 1 + its id; 0 when not added yet
+	names []kernelName
 }
 
-func (kn *kernelNames) get(t *trace.Trace, id trace.Str) (string, string) {
-	if c, ok := kn.canon[id]; ok {
-		return c, kn.cat[id]
+// kernelName is the canonical name and category of a raw kernel name.
+type kernelName struct{ canon, cat string }
+
+func newKernelNames(t *trace.Trace) *kernelNames {
+	return &kernelNames{t: t, slot: make([]int32, t.Strings.Len())}
+}
+
+// id returns the dense id of an interned name, adding it when new.
+func (kn *kernelNames) id(name trace.Str) int32 {
+	if int(name) >= len(kn.slot) {
+		kn.slot = append(kn.slot, make([]int32, int(name)+1-len(kn.slot))...)
 	}
-	raw := t.S(id)
-	c, cat := CanonicalKernelName(raw), Categorize(raw)
-	kn.canon[id], kn.cat[id] = c, cat
-	return c, cat
+	if s := kn.slot[name]; s > 0 {
+		return s - 1
+	}
+	raw := kn.t.S(name)
+	kn.names = append(kn.names, kernelName{CanonicalKernelName(raw), Categorize(raw)})
+	kn.slot[name] = int32(len(kn.names))
+	return int32(len(kn.names) - 1)
+}
+
+// get returns the canonical name and category of an interned name.
+func (kn *kernelNames) get(name trace.Str) (string, string) {
+	n := &kn.names[kn.id(name)]
+	return n.canon, n.cat
 }
 
 // pickProcess returns the GPU process whose kernels are analysed
@@ -376,11 +411,23 @@ func pickProcess(t *trace.Trace) (trace.Str, int, float64) {
 // (else the busiest overall), the number of processes, the chosen one's
 // share of kernel time, and whether any process satisfied prefer.
 func pickProcessBy(t *trace.Trace, prefer func(string) bool) (trace.Str, int, float64, bool) {
+	// Kernels come in runs of one process: each run is summed before it
+	// reaches the map.
 	sums := map[trace.Str]int64{}
-	var total int64
+	var total, run int64
+	var runPID trace.Str
 	for i := range t.Kernels {
-		sums[t.Kernels[i].PID] += t.Kernels[i].Dur
-		total += t.Kernels[i].Dur
+		k := &t.Kernels[i]
+		if i > 0 && k.PID != runPID {
+			sums[runPID] += run
+			run = 0
+		}
+		runPID = k.PID
+		run += k.Dur
+		total += k.Dur
+	}
+	if len(t.Kernels) > 0 {
+		sums[runPID] += run
 	}
 	pids := make([]trace.Str, 0, len(sums))
 	for p := range sums {
@@ -432,24 +479,40 @@ type prepared struct {
 	overlapPID trace.Str
 	overlapIDs []int32
 	stages     []string
-	launchOf   []int32 // per kernel index: its launch event; -1 none; -2 not looked up
+	launchOf   []int32    // per kernel index: its launch event; -1 none; -2 not looked up
+	mu         sync.Mutex // guards stages while range workers run
 	res        *resolver
+	// sites resolves sites on the analysis's own goroutine.
+	sites *siteFinder
 }
 
 // stageAt returns kernel i's stage ("" when left out).
 func (p *prepared) stageAt(i int) string { return p.stages[p.stageIDs[i]] }
 
-// setStage sets kernel i's stage (a handful of distinct names) in ids
-// (stageIDs or overlapIDs).
-func (p *prepared) setStage(ids []int32, i int, name string) {
+// stageID returns the id of a stage name in p.stages, adding it when new
+// (under p.mu: range workers share p). prepare lists every name that
+// stage attribution can give beforehand, so adding is rare.
+func (p *prepared) stageID(name string) int32 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for id, s := range p.stages {
 		if s == name {
-			ids[i] = int32(id)
-			return
+			return int32(id)
 		}
 	}
-	ids[i] = int32(len(p.stages))
 	p.stages = append(p.stages, name)
+	return int32(len(p.stages) - 1)
+}
+
+// knownStageID is stageID for the names prepare listed, without the lock
+// (p.stages is only read while workers run unless a name is new).
+func (p *prepared) knownStageID(name string, known []string) int32 {
+	for id, s := range known {
+		if s == name {
+			return int32(id)
+		}
+	}
+	return p.stageID(name)
 }
 
 // launch returns kernel i's launch event, looking it up once.
@@ -465,76 +528,114 @@ func (p *prepared) launch(t *trace.Trace, i int) *trace.Launch {
 	return &t.Launches[j]
 }
 
-func (a *analysis) prepare(l loaded) *prepared {
+func (a *analysis) prepare(ctx context.Context, l loaded) (*prepared, error) {
 	t := l.t
-	p := &prepared{res: newResolver(t, l.owned), stageIDs: make([]int32, len(t.Kernels)), stages: []string{""}, launchOf: make([]int32, len(t.Kernels))}
+	p := &prepared{stageIDs: make([]int32, len(t.Kernels)), stages: []string{""}, launchOf: make([]int32, len(t.Kernels))}
 	for i := range p.launchOf {
 		p.launchOf[i] = -2
 	}
-	if len(t.Kernels) == 0 {
-		return p
-	}
-	p.pid, p.npids, p.pidShare = pickProcess(t)
-	p.overlapPID = p.pid
-	if sub := a.pidSubstring; sub != "" {
-		var matched bool
-		p.overlapPID, _, _, matched = pickProcessBy(t, func(name string) bool { return strings.Contains(name, sub) })
-		if !matched {
-			a.warnings = append(a.warnings, fmt.Sprintf(
-				"%s: no GPU process id contains %q (processes: %s); the overlap analysis covers process %s.",
-				filepath.Base(t.Path), sub, strings.Join(processNames(t), ", "), t.S(p.overlapPID)))
-		}
-		if p.overlapPID != p.pid {
-			p.overlapIDs = make([]int32, len(t.Kernels))
-		}
-	}
+	// The process choice and the stage windows read only the kernels and
+	// annotations: they are worked out on another goroutine while the
+	// resolver indexes frames, launches and CPU ops.
 	var si *stageIndex
-	if l.target.Stage == StageAll {
-		si = newStageIndex(t)
-	}
-	for i := range t.Kernels {
-		k := &t.Kernels[i]
-		ids := p.stageIDs
-		switch {
-		case k.PID == p.pid:
-		case p.overlapIDs != nil && k.PID == p.overlapPID:
-			ids = p.overlapIDs
-		default:
-			continue
+	var pidWarning string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if len(t.Kernels) == 0 {
+			return
 		}
-		switch {
-		case l.target.Stage != StageAll:
-			p.setStage(ids, i, l.target.Stage)
-		case si.empty():
-			p.setStage(ids, i, StageAll)
-		default:
-			launchTS := trace.NoID
-			if ln := p.launch(t, i); ln != nil {
-				launchTS = ln.TS
+		p.pid, p.npids, p.pidShare = pickProcess(t)
+		p.overlapPID = p.pid
+		if sub := a.pidSubstring; sub != "" {
+			var matched bool
+			p.overlapPID, _, _, matched = pickProcessBy(t, func(name string) bool { return strings.Contains(name, sub) })
+			if !matched {
+				pidWarning = fmt.Sprintf(
+					"%s: no GPU process id contains %q (processes: %s); the overlap analysis covers process %s.",
+					filepath.Base(t.Path), sub, strings.Join(processNames(t), ", "), t.S(p.overlapPID))
 			}
-			p.setStage(ids, i, si.stageOf(k, p.res.externalID(k), launchTS))
+			if p.overlapPID != p.pid {
+				p.overlapIDs = make([]int32, len(t.Kernels))
+			}
 		}
+		if l.target.Stage == StageAll {
+			si = newStageIndex(t)
+		}
+	}()
+	p.res = newResolver(t, l.owned)
+	p.sites = newSiteFinder(p.res)
+	<-done
+	if len(t.Kernels) == 0 {
+		return p, nil
+	}
+	if pidWarning != "" {
+		a.warnings = append(a.warnings, pidWarning)
+	}
+	// Every stage attribution can give, so that range workers only read
+	// p.stages (the order of p.stages is not part of any output).
+	for _, st := range []string{l.target.Stage, StageAll, StageExtend, StageDecode} {
+		p.stageID(st)
+	}
+	known := p.stages
+	// Kernels are attributed in contiguous ranges on several goroutines:
+	// each kernel's stage depends on the kernel alone, and each range
+	// writes only its own kernels' entries of stageIDs, overlapIDs and
+	// launchOf.
+	err := forRanges(ctx, a.split.ranges(len(t.Kernels)), func(_, lo, hi int) error {
+		var cur stageCursor
+		for i := lo; i < hi; i++ {
+			if err := cancelled(ctx, i-lo); err != nil {
+				return err
+			}
+			k := &t.Kernels[i]
+			ids := p.stageIDs
+			switch {
+			case k.PID == p.pid:
+			case p.overlapIDs != nil && k.PID == p.overlapPID:
+				ids = p.overlapIDs
+			default:
+				continue
+			}
+			switch {
+			case l.target.Stage != StageAll:
+				ids[i] = p.knownStageID(l.target.Stage, known)
+			case si.empty():
+				ids[i] = p.knownStageID(StageAll, known)
+			default:
+				launchTS := trace.NoID
+				if ln := p.launch(t, i); ln != nil {
+					launchTS = ln.TS
+				}
+				ids[i] = p.knownStageID(si.stageOf(k, p.res.externalID(k), launchTS, &cur), known)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	// A file without a stage in its name: drop an "all" bucket under 1 %.
 	if l.target.Stage == StageAll {
+		allID := p.stageID(StageAll)
 		var total, all int64
 		n := 0
 		for i := range t.Kernels {
-			if p.stageIDs[i] == 0 {
+			switch p.stageIDs[i] {
+			case 0:
 				continue
-			}
-			total += t.Kernels[i].Dur
-			if p.stageAt(i) == StageAll {
+			case allID:
 				all += t.Kernels[i].Dur
 				n++
 			}
+			total += t.Kernels[i].Dur
 		}
 		if all > 0 && all < total && pct(all, total) < minAllSharePct {
 			for i := range p.stageIDs {
-				if p.stageAt(i) == StageAll {
+				if p.stageIDs[i] == allID {
 					p.stageIDs[i] = 0
 				}
-				if p.overlapIDs != nil && p.stages[p.overlapIDs[i]] == StageAll {
+				if p.overlapIDs != nil && p.overlapIDs[i] == allID {
 					p.overlapIDs[i] = 0
 				}
 			}
@@ -543,11 +644,15 @@ func (a *analysis) prepare(l loaded) *prepared {
 				filepath.Base(t.Path), plural(n, "kernel", "kernels"), pct(all, total)))
 		}
 	}
-	return p
+	return p, nil
 }
 
-// addFormalTrace adds the kernels of one formal trace to the stages.
-func (a *analysis) addFormalTrace(l loaded) {
+// addFormalTrace adds the kernels of one formal trace to the stages. The
+// kernels are resolved and aggregated in contiguous ranges on several
+// goroutines (see formalRange), and the ranges merged in order, so that
+// every first-seen order (rows, sites, counts) and the overlap kernels'
+// order are those of a single pass over the trace.
+func (a *analysis) addFormalTrace(ctx context.Context, l loaded) error {
 	t := l.t
 	name := filepath.Base(t.Path)
 	if t.Malformed > 0 {
@@ -556,14 +661,17 @@ func (a *analysis) addFormalTrace(l loaded) {
 	if len(t.Kernels) == 0 {
 		a.warnings = append(a.warnings, fmt.Sprintf(
 			"%s has no GPU kernels (a CPU-only capture?): record with ProfilerActivity.CUDA to triage GPU time.", name))
-		return
+		return nil
 	}
 	hasFrames := len(t.Frames) > 0
 	if !hasFrames {
 		a.warnings = append(a.warnings, fmt.Sprintf(
 			"%s has no Python stacks: kernels cannot be mapped to Python lines; capture with with_stack=True.", name))
 	}
-	p := a.prepare(l)
+	p, err := a.prepare(ctx, l)
+	if err != nil {
+		return err
+	}
 	if p.npids > 1 {
 		a.warnings = append(a.warnings, fmt.Sprintf(
 			"%s: kernels of %d GPU processes found; the tables cover process %s only (%.1f%% of kernel time).",
@@ -574,65 +682,108 @@ func (a *analysis) addFormalTrace(l loaded) {
 			"%s: the overlap analysis covers process %s (--pid-substring %q); the kernel table covers process %s.",
 			name, t.S(p.overlapPID), a.pidSubstring, t.S(p.pid)))
 	}
-	kn := kernelNames{canon: map[trace.Str]string{}, cat: map[trace.Str]string{}}
+	ranges := a.split.ranges(len(t.Kernels))
+	parts := make([]*formalRange, len(ranges))
+	// Each range's kernels per stage, so that each range writes its
+	// overlap kernels straight into its place in the stage's list
+	// (region, by stage id), and its distinct kernel names.
+	nst := len(p.stages)
+	names := make([][]trace.Str, len(ranges))
+	for r := range parts {
+		parts[r] = newFormalRange(nst)
+	}
+	err = forRanges(ctx, ranges, func(r, lo, hi int) error {
+		count, seen := parts[r].count, map[trace.Str]bool{}
+		for i := lo; i < hi; i++ {
+			count[p.stageIDs[i]]++
+			if n := t.Kernels[i].Name; (i == lo || n != t.Kernels[i-1].Name) && !seen[n] {
+				seen[n] = true
+				names[r] = append(names[r], n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	kn := newKernelNames(t)
+	for _, ns := range names {
+		for _, n := range ns {
+			kn.id(n)
+		}
+	}
+	region := make([][]overlap.Kernel, nst)
+	for id := 1; id < nst; id++ {
+		n := 0
+		for _, fr := range parts {
+			n += fr.count[id]
+		}
+		if n == 0 {
+			continue
+		}
+		agg := a.stage(p.stages[id])
+		agg.kernels = slices.Grow(agg.kernels, n)
+		if p.overlapIDs != nil {
+			continue // addOverlapProcess adds the overlap kernels
+		}
+		at := len(agg.kernels)
+		agg.kernels = agg.kernels[:at+n]
+		region[id] = agg.kernels[at : at+n]
+		off := 0
+		for _, fr := range parts {
+			fr.out[id] = region[id][off : off+fr.count[id]]
+			off += fr.count[id]
+		}
+	}
+	err = forRanges(ctx, ranges, func(r, lo, hi int) error {
+		return parts[r].run(ctx, t, p, kn, lo, hi)
+	})
+	if err != nil {
+		return err
+	}
+	chains, launchAt, ok := mergeChains(parts)
+	if !ok {
+		// Ranges disagree on the site of some chain of frames (see
+		// siteFinder.chains): resolve the trace again in one pass, as
+		// the ranges together would not give what one pass gives.
+		fr := newFormalRange(nst)
+		fr.out, fr.inline = region, true
+		if err := fr.run(ctx, t, p, kn, 0, len(t.Kernels)); err != nil {
+			return err
+		}
+		parts, chains, launchAt = []*formalRange{fr}, fr.sites.chains, fr.launchAt
+	}
+	// Later resolutions of this trace (capture launches, the overlap
+	// process) see the chains that one pass would have cached.
+	p.sites.chains = chains
 	var gr *graphReplay
 	var totalNS, noRecordNS, noFrameNS int64
 	var noRecord, noFrame int
-	perStage := map[string]int{}
-	for i := range p.stageIDs {
-		if st := p.stageAt(i); st != "" {
-			perStage[st]++
-		}
-	}
-	for st, n := range perStage {
-		agg := a.stage(st)
-		agg.kernels = slices.Grow(agg.kernels, n)
-	}
-	lastStage, lastAgg := "", (*stageAgg)(nil)
-	for i := range t.Kernels {
-		st := p.stageAt(i)
-		if st == "" {
-			continue
-		}
-		k := &t.Kernels[i]
-		canon, cat := kn.get(t, k.Name)
-		if st != lastStage {
-			lastStage, lastAgg = st, a.stage(st)
-		}
-		row := lastAgg.add(canon, cat, k.TS, k.Dur)
-		ln := p.launch(t, i)
-		res := p.res.resolve(k, p.res.externalID(k), ln)
-		row.addSite(res, k.Dur)
-		if p.overlapIDs == nil {
-			lastAgg.addInterval(t, k, canon, res)
-		}
-		totalNS += k.Dur
-		if res.location == "" {
-			if res.cpuOp == "" {
-				noRecord++
-				noRecordNS += k.Dur
-			} else {
-				noFrame++
-				noFrameNS += k.Dur
+	for _, fr := range parts {
+		for id, part := range fr.aggs {
+			if part != nil {
+				a.stage(p.stages[id]).merge(part)
 			}
 		}
-		if res.location == GraphReplaySite {
+		totalNS += fr.totalNS
+		noRecord += fr.noRecord
+		noRecordNS += fr.noRecordNS
+		noFrame += fr.noFrame
+		noFrameNS += fr.noFrameNS
+		if fr.firstGraph >= 0 {
 			if gr == nil {
-				gr = &graphReplay{trace: name, rows: map[string]bool{}}
-				if ln != nil {
-					p.res.buf = p.res.frames.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur), p.res.buf)
-					if len(p.res.buf) > 0 {
-						gr.launchAt = p.res.fromFrames("", "").location
-					}
-				}
+				gr = &graphReplay{trace: name, launchAt: launchAt, rows: map[string]bool{}}
 			}
-			gr.kernels++
-			gr.ns += k.Dur
-			gr.rows[st+"\x00"+canon] = true
+			gr.kernels += fr.graphKernels
+			gr.ns += fr.graphNS
+			for row := range fr.graphRows {
+				gr.rows[row] = true
+			}
 		}
+		a.remember(fr.sites)
 	}
 	if p.overlapIDs != nil {
-		a.addOverlapProcess(t, p, &kn)
+		a.addOverlapProcess(t, p, kn)
 	}
 	if hasFrames && pct(noRecordNS+noFrameNS, totalNS) >= 1 {
 		a.warnings = append(a.warnings, fmt.Sprintf(
@@ -649,10 +800,166 @@ func (a *analysis) addFormalTrace(l loaded) {
 			if a.capture == nil {
 				a.capture = &kernelMap{stages: map[string]*stageAgg{}, global: newStageAgg(StageAll)}
 			}
-			addCaptureLaunches(a.capture, l, p, &kn, ran)
+			addCaptureLaunches(a.capture, l, p, kn, ran)
 		}
 	}
-	a.remember(p.res)
+	a.remember(p.sites)
+	return nil
+}
+
+// formalRange is what one goroutine computes of a contiguous range of a
+// formal trace's kernels: partial stage aggregates (by stage id) to merge
+// in range order, its overlap kernels (written in place), the counts
+// behind the warnings and its graph-replayed kernels.
+type formalRange struct {
+	count []int              // kernels per stage id
+	out   [][]overlap.Kernel // per stage id: this range's part of the stage's overlap kernels
+	aggs  []*stageAgg        // per stage id; nil until used
+	rows  [][]*rowAgg        // per stage id, by kernel name id
+	sites *siteFinder
+
+	totalNS, noRecordNS, noFrameNS int64
+	noRecord, noFrame              int
+
+	firstGraph   int // first graph-replayed kernel; -1 none
+	graphKernels int
+	graphNS      int64
+	graphRows    map[string]bool
+
+	// The Python location of the first graph-replayed kernel's launch
+	// call. With inline (a range of one pass over the whole trace) it is
+	// resolved there and then, through the chain cache, as one pass does:
+	// launchAt. Otherwise it is computed aside (launch, launchKey,
+	// hasLaunch) for mergeChains, and the chain cache is left alone.
+	inline    bool
+	launchAt  string
+	launch    chainSite
+	launchKey string
+	hasLaunch bool
+}
+
+func newFormalRange(stages int) *formalRange {
+	return &formalRange{count: make([]int, stages), out: make([][]overlap.Kernel, stages), firstGraph: -1}
+}
+
+// mergeChains merges the chain caches of ranges in order, as one pass
+// over their kernels would have filled one cache, and returns it with the
+// location of the first graph-replayed kernel's launch call. ok is false
+// when the ranges' caches cannot stand for one pass's: two ranges give one
+// chain different sites, or the launch call gives its chain another site
+// than the ranges that met the chain after it.
+func mergeChains(parts []*formalRange) (chains map[string]chainSite, launchAt string, ok bool) {
+	chains = map[string]chainSite{}
+	for _, fr := range parts {
+		for key, c := range fr.sites.chains {
+			g, seen := chains[key]
+			if !seen {
+				chains[key] = c
+			} else if g.location != c.location || g.stack != c.stack {
+				return nil, "", false
+			}
+		}
+	}
+	for _, fr := range parts {
+		if fr.firstGraph < 0 {
+			continue
+		}
+		if !fr.hasLaunch {
+			break
+		}
+		g, seen := chains[fr.launchKey]
+		if seen && g.at <= fr.firstGraph {
+			return chains, g.location, true // cached before the launch call was resolved
+		}
+		if seen && (g.location != fr.launch.location || g.stack != fr.launch.stack) {
+			return nil, "", false
+		}
+		chains[fr.launchKey] = fr.launch
+		return chains, fr.launch.location, true
+	}
+	return chains, "", true
+}
+
+// launchSite resolves the launch call ln of the range's first
+// graph-replayed kernel (see formalRange.inline).
+func (fr *formalRange) launchSite(ln *trace.Launch) {
+	if ln == nil {
+		return
+	}
+	f := fr.sites
+	f.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur))
+	if len(f.buf) == 0 {
+		return
+	}
+	if fr.inline {
+		fr.launchAt = f.fromFrames("", "").location
+		return
+	}
+	f.chainKey()
+	fr.launch, fr.launchKey, fr.hasLaunch = f.computeChain(), string(f.key), true
+}
+
+// run resolves and aggregates kernels [lo, hi). It reads only what the
+// goroutines share (t, p's indices and stage ids, kn) and writes only
+// fr and its own kernels' entries of p.launchOf.
+func (fr *formalRange) run(ctx context.Context, t *trace.Trace, p *prepared, kn *kernelNames, lo, hi int) error {
+	fr.sites = newSiteFinder(p.res)
+	fr.aggs = make([]*stageAgg, len(fr.count))
+	fr.rows = make([][]*rowAgg, len(fr.count))
+	filled := make([]int, len(fr.count))
+	for i := lo; i < hi; i++ {
+		if err := cancelled(ctx, i-lo); err != nil {
+			return err
+		}
+		id := p.stageIDs[i]
+		if id == 0 {
+			continue
+		}
+		k := &t.Kernels[i]
+		agg := fr.aggs[id]
+		if agg == nil {
+			agg = newStageAgg(p.stages[id])
+			fr.aggs[id] = agg
+			fr.rows[id] = make([]*rowAgg, len(kn.names))
+		}
+		ni := kn.slot[k.Name] - 1
+		row := fr.rows[id][ni]
+		if row == nil {
+			nm := &kn.names[ni]
+			row = agg.row(nm.canon, nm.cat)
+			fr.rows[id][ni] = row
+		}
+		agg.record(row, k.Dur)
+		ln := p.launch(t, i)
+		fr.sites.at = i
+		res := fr.sites.resolve(k, p.res.externalID(k), ln)
+		row.addSite(res, k.Dur)
+		if out := fr.out[id]; out != nil {
+			out[filled[id]] = agg.overlapKernel(t, k, row.name, res)
+			filled[id]++
+		}
+		fr.totalNS += k.Dur
+		if res.location == "" {
+			if res.cpuOp == "" {
+				fr.noRecord++
+				fr.noRecordNS += k.Dur
+			} else {
+				fr.noFrame++
+				fr.noFrameNS += k.Dur
+			}
+		}
+		if res.location == GraphReplaySite {
+			if fr.firstGraph < 0 {
+				fr.firstGraph = i
+				fr.graphRows = map[string]bool{}
+				fr.launchSite(ln)
+			}
+			fr.graphKernels++
+			fr.graphNS += k.Dur
+			fr.graphRows[agg.stage+"\x00"+row.name] = true
+		}
+	}
+	return nil
 }
 
 // addOverlapProcess adds the kernels of the overlap process of
@@ -665,16 +972,16 @@ func (a *analysis) addOverlapProcess(t *trace.Trace, p *prepared, kn *kernelName
 			continue
 		}
 		k := &t.Kernels[i]
-		canon, _ := kn.get(t, k.Name)
-		res := p.res.resolve(k, p.res.externalID(k), p.launch(t, i))
+		canon, _ := kn.get(k.Name)
+		res := p.sites.resolve(k, p.res.externalID(k), p.launch(t, i))
 		a.stage(st).addInterval(t, k, canon, res)
 	}
 }
 
-// remember records the parsed form of every location the resolver has
-// produced, so document sites can carry path, line and function.
-func (a *analysis) remember(r *resolver) {
-	for _, fi := range r.frames.info {
+// remember records the parsed form of every frame the site finder has
+// parsed, so document sites can carry path, line and function.
+func (a *analysis) remember(f *siteFinder) {
+	for _, fi := range f.info {
 		if _, ok := a.locs[fi.location]; !ok {
 			a.locs[fi.location] = fi
 		}

@@ -73,7 +73,7 @@ func FuzzEngine(f *testing.F) {
 			if mode == 1 {
 				mapping = l
 			}
-			ks, err := buildStages(context.Background(), doc, l, mapping, "")
+			ks, err := buildStages(context.Background(), doc, l, mapping, "", split{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -137,20 +137,60 @@ func (s *stageAgg) row(name, category string) *rowAgg {
 // add records one kernel execution.
 func (s *stageAgg) add(name, category string, ts, dur int64) *rowAgg {
 	r := s.row(name, category)
+	s.record(r, dur)
+	return r
+}
+
+// record records one kernel execution of row r of s.
+func (s *stageAgg) record(r *rowAgg, dur int64) {
 	r.ns += dur
 	r.launches++
 	if dur > r.maxNS {
 		r.maxNS = dur
 	}
 	s.totalNS += dur
-	return r
+}
+
+// merge adds the rows and sites of o (an aggregate of kernels that come
+// after those of s) to s, as if o's kernels had been added to s one by
+// one: rows, sites and counted strings new to s keep o's first-seen
+// order. It leaves o's overlap kernels alone.
+func (s *stageAgg) merge(o *stageAgg) {
+	for _, or := range o.order {
+		r := s.row(or.name, or.category)
+		r.ns += or.ns
+		r.launches += or.launches
+		r.maxNS = max(r.maxNS, or.maxNS)
+		for _, os := range or.order {
+			site := r.site(os.location)
+			site.ns += os.ns
+			site.launches += os.launches
+			site.cpuOps.merge(&os.cpuOps)
+			site.stacks.merge(&os.stacks)
+			site.attrs.merge(&os.attrs)
+		}
+	}
+	s.totalNS += o.totalNS
 }
 
 // busyNS is the length of the union of the stage's kernel intervals. It
 // sorts s.kernels by start.
 func (s *stageAgg) busyNS() int64 {
 	ks := s.kernels
-	slices.SortFunc(ks, func(a, b overlap.Kernel) int { return cmp.Compare(a.Start, b.Start) })
+	// Kernels mostly come in start order already; the sort (pdqsort)
+	// would leave such a list as it is, so it only runs on one that is
+	// not. The order of kernels that start together is the sort's, which
+	// the overlap analysis sees.
+	sorted := true
+	for i := 1; i < len(ks); i++ {
+		if ks[i].Start < ks[i-1].Start {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		slices.SortFunc(ks, func(a, b overlap.Kernel) int { return cmp.Compare(a.Start, b.Start) })
+	}
 	var busy, curStart, curEnd int64
 	open := false
 	for _, k := range ks {

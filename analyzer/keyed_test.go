@@ -44,3 +44,16 @@ func TestKeyedIndex(t *testing.T) {
 		})
 	}
 }
+
+// Entries that come in (id, start) order already skip the sort; groups
+// must still list their events by start, then index.
+func TestKeyedIndexInOrder(t *testing.T) {
+	ids := []int64{1, 1, 2, 3, 3, 3, 5}
+	ts := []int64{10, 10, 4, 7, 7, 9, 1}
+	x := newKeyedIndex(len(ids), func(i int) (int64, int64) { return ids[i], ts[i] })
+	for k, want := range map[int64][]int32{1: {0, 1}, 2: {2}, 3: {3, 4, 5}, 4: nil, 5: {6}} {
+		if got := x.get(k); !slices.Equal(got, want) {
+			t.Errorf("get(%d) = %v, want %v", k, got, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"context"
 	"strings"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
@@ -27,10 +28,13 @@ func (m *kernelMap) stage(name string) *stageAgg {
 // was being captured (HIP names the kernel in the launch's args.kernel;
 // such kernels do not run during capture, so the launch is their only
 // record). Sites found through a capture launch are marked graph-capture.
-func (a *analysis) addMappingTrace(l loaded) {
+func (a *analysis) addMappingTrace(ctx context.Context, l loaded) error {
 	t := l.t
-	p := a.prepare(l)
-	kn := kernelNames{canon: map[trace.Str]string{}, cat: map[trace.Str]string{}}
+	p, err := a.prepare(ctx, l)
+	if err != nil {
+		return err
+	}
+	kn := newKernelNames(t)
 	ran := map[int64]bool{}
 	for i := range t.Kernels {
 		k := &t.Kernels[i]
@@ -41,16 +45,17 @@ func (a *analysis) addMappingTrace(l loaded) {
 		if st == "" {
 			continue
 		}
-		canon, cat := kn.get(t, k.Name)
-		res := p.res.resolve(k, p.res.externalID(k), p.res.launch(k))
+		canon, cat := kn.get(k.Name)
+		res := p.sites.resolve(k, p.res.externalID(k), p.res.launch(k))
 		if res.location == GraphReplaySite {
 			continue // a replay in the mapping trace teaches nothing
 		}
 		a.mapping.stage(st).add(canon, cat, k.TS, k.Dur).addSite(res, k.Dur)
 		a.mapping.global.add(canon, cat, k.TS, k.Dur).addSite(res, k.Dur)
 	}
-	addCaptureLaunches(a.mapping, l, p, &kn, ran)
-	a.remember(p.res)
+	addCaptureLaunches(a.mapping, l, p, kn, ran)
+	a.remember(p.sites)
+	return nil
 }
 
 // addCaptureLaunches adds to km a site for every kernel launch of l that
@@ -65,14 +70,14 @@ func addCaptureLaunches(km *kernelMap, l loaded, p *prepared, kn *kernelNames, r
 	}
 	for i := range t.Launches {
 		ln := &t.Launches[i]
-		if ln.Kernel == 0 || ran[ln.Correlation] || p.res.graphLaunch(ln.Name) {
+		if ln.Kernel == 0 || ran[ln.Correlation] || p.sites.graphLaunch(ln.Name) {
 			continue
 		}
-		p.res.buf = p.res.frames.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur), p.res.buf)
-		if len(p.res.buf) == 0 {
+		p.sites.active(ln.PID, ln.TID, probeAt(ln.TS, ln.Dur))
+		if len(p.sites.buf) == 0 {
 			continue
 		}
-		res := p.res.fromFrames(t.S(ln.Name), AttrGraphCapture)
+		res := p.sites.fromFrames(t.S(ln.Name), AttrGraphCapture)
 		if ext := ln.ExternalID; ext != trace.NoID {
 			if ops := p.res.opsByExt.get(ext); len(ops) > 0 {
 				res.cpuOp = t.S(t.CPUOps[ops[0]].Name)
@@ -84,7 +89,7 @@ func addCaptureLaunches(km *kernelMap, l loaded, p *prepared, kn *kernelNames, r
 				st = StageAll
 			}
 		}
-		canon, cat := kn.get(t, ln.Kernel)
+		canon, cat := kn.get(ln.Kernel)
 		for _, agg := range []*stageAgg{km.stage(st), km.global} {
 			row := agg.row(canon, cat)
 			row.launches++

@@ -12,11 +12,17 @@ import (
 // stream (the stream id, else the thread the trace drew it on), its span,
 // and the line and CPU op that launched it when known.
 func (s *stageAgg) addInterval(t *trace.Trace, k *trace.Kernel, canon string, res resolution) {
+	s.kernels = append(s.kernels, s.overlapKernel(t, k, canon, res))
+}
+
+// overlapKernel is the overlap analysis's record of one kernel execution
+// (see addInterval), with s's stream label cache.
+func (s *stageAgg) overlapKernel(t *trace.Trace, k *trace.Kernel, canon string, res resolution) overlap.Kernel {
 	sk := overlap.Kernel{Name: canon, Stream: s.streamLabel(t, k), Start: k.TS, End: k.TS + k.Dur}
 	if res.location != "" && res.location != GraphReplaySite {
 		sk.Scope, sk.LaunchOp = res.location, res.cpuOp
 	}
-	s.kernels = append(s.kernels, sk)
+	return sk
 }
 
 // streamLabel returns the stream label of a kernel: its stream id, else

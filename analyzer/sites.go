@@ -2,9 +2,11 @@ package analyzer
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
 )
@@ -22,23 +24,28 @@ const GraphReplaySite = "graph replay (unattributed)"
 // enclosing frame. Frames of one thread nest, so the frames active at time
 // t are the last frame starting at or before t and those of its ancestors
 // that are still open at t.
+//
+// A frameIndex is read-only once built: goroutines share it, each through
+// a siteFinder of its own.
 type frameIndex struct {
-	t       *trace.Trace
 	threads map[trace.ThreadKey]frameSpan
 	names   []trace.Str
 	starts  []int64
 	ends    []int64
 	parent  []int32 // position of the enclosing frame, -1 for a root
-	info    map[trace.Str]*frameInfo
 }
 
 // frameSpan is the positions [lo, hi) of one thread's frames.
 type frameSpan struct{ lo, hi int32 }
 
 func newFrameIndex(t *trace.Trace) *frameIndex {
-	fx := &frameIndex{t: t, threads: map[trace.ThreadKey]frameSpan{}, info: map[trace.Str]*frameInfo{}}
+	fx := &frameIndex{threads: map[trace.ThreadKey]frameSpan{}}
 	fr := t.Frames
 	n := len(fr)
+	fx.names, fx.starts, fx.ends, fx.parent = make([]trace.Str, n), make([]int64, n), make([]int64, n), make([]int32, n)
+	if fx.fillInOrder(fr) {
+		return fx
+	}
 	// Number the threads (consecutive frames are mostly of one thread, so
 	// the last lookup is remembered), count the frames of each, give each
 	// thread its range, then place the frames in trace order within their
@@ -84,65 +91,153 @@ func newFrameIndex(t *trace.Trace) *frameIndex {
 	for id, key := range keys {
 		fx.threads[key] = spans[id]
 	}
-	fx.names, fx.starts, fx.ends, fx.parent = make([]trace.Str, n), make([]int64, n), make([]int64, n), make([]int32, n)
 	var stack []int32
 	for _, sp := range spans {
 		frames := order[sp.lo:sp.hi]
-		sort.Slice(frames, func(a, b int) bool {
-			x, y := &fr[frames[a]], &fr[frames[b]]
+		// slices.SortFunc runs the same pdqsort as sort.Slice did, so
+		// frames that tie (same start and end) keep the order they always
+		// had.
+		slices.SortFunc(frames, func(a, b int32) int {
+			x, y := &fr[a], &fr[b]
 			if x.TS != y.TS {
-				return x.TS < y.TS
+				return cmp.Compare(x.TS, y.TS)
 			}
-			return x.TS+x.Dur > y.TS+y.Dur
+			return cmp.Compare(y.TS+y.Dur, x.TS+x.Dur)
 		})
 		stack = stack[:0]
 		for j, fi := range frames {
-			p := sp.lo + int32(j)
-			f := &fr[fi]
-			fx.names[p], fx.starts[p], fx.ends[p] = f.Name, f.TS, f.TS+f.Dur
-			for len(stack) > 0 && fx.ends[stack[len(stack)-1]] < fx.ends[p] {
-				stack = stack[:len(stack)-1]
-			}
-			fx.parent[p] = -1
-			if len(stack) > 0 {
-				fx.parent[p] = stack[len(stack)-1]
-			}
-			stack = append(stack, p)
+			stack = fx.place(sp.lo+int32(j), &fr[fi], stack)
 		}
 	}
 	return fx
 }
 
-// frame returns the parsed form of a frame name, cached.
-func (fx *frameIndex) frame(name trace.Str) *frameInfo {
-	if fi, ok := fx.info[name]; ok {
-		return fi
+// place writes frame f at position p, with its enclosing frame from stack
+// (the open frames of its thread, outermost first), and returns the stack
+// with f on top.
+func (fx *frameIndex) place(p int32, f *trace.Frame, stack []int32) []int32 {
+	fx.names[p], fx.starts[p], fx.ends[p] = f.Name, f.TS, f.TS+f.Dur
+	for len(stack) > 0 && fx.ends[stack[len(stack)-1]] < fx.ends[p] {
+		stack = stack[:len(stack)-1]
 	}
-	fi := parseFrame(fx.t.S(name))
-	fx.info[name] = &fi
-	return &fi
+	fx.parent[p] = -1
+	if len(stack) > 0 {
+		fx.parent[p] = stack[len(stack)-1]
+	}
+	return append(stack, p)
 }
 
-// active appends to buf the frames (positions in the index) open on a
-// thread at probe, outermost first: start <= probe and end >=
-// probe-0.001µs.
-func (fx *frameIndex) active(pid, tid trace.Str, probe int64, buf []int32) []int32 {
-	buf = buf[:0]
-	sp, ok := fx.threads[trace.ThreadKey{PID: pid, TID: tid}]
-	if !ok {
-		return buf
+// fillInOrder fills fx when the frames are of one thread and in index
+// order already (by start, then end descending; the usual case, where
+// sorting would leave them as they are) and reports whether they were;
+// otherwise newFrameIndex starts over. The frames are checked and copied
+// in ranges on GOMAXPROCS goroutines, then linked to their enclosing
+// frames in one pass over the copied ends.
+func (fx *frameIndex) fillInOrder(fr []trace.Frame) bool {
+	n := len(fr)
+	if n == 0 {
+		return true
 	}
-	starts := fx.starts[sp.lo:sp.hi]
-	p := int(sp.lo) + sort.Search(len(starts), func(i int) bool { return starts[i] > probe }) - 1
-	for ; p >= int(sp.lo); p = int(fx.parent[p]) {
+	parts := max(min(runtime.GOMAXPROCS(0), n/minFrameRange), 1)
+	ok := make([]bool, parts)
+	var wg sync.WaitGroup
+	for r := range parts {
+		lo, hi := r*n/parts, (r+1)*n/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok[r] = fx.copyInOrder(fr, lo, hi)
+		}()
+	}
+	wg.Wait()
+	for _, o := range ok {
+		if !o {
+			return false
+		}
+	}
+	var stack []int32
+	for p := range fx.ends {
+		for len(stack) > 0 && fx.ends[stack[len(stack)-1]] < fx.ends[p] {
+			stack = stack[:len(stack)-1]
+		}
+		fx.parent[p] = -1
+		if len(stack) > 0 {
+			fx.parent[p] = stack[len(stack)-1]
+		}
+		stack = append(stack, int32(p))
+	}
+	fx.threads[trace.ThreadKey{PID: fr[0].PID, TID: fr[0].TID}] = frameSpan{lo: 0, hi: int32(n)}
+	return true
+}
+
+// minFrameRange is the fewest frames fillInOrder gives a goroutine.
+const minFrameRange = 1 << 16
+
+// copyInOrder copies the names, starts and ends of frames [lo, hi) to the
+// same positions, and reports whether each of them is of the thread of,
+// and in index order after, the frame before it.
+func (fx *frameIndex) copyInOrder(fr []trace.Frame, lo, hi int) bool {
+	for i := lo; i < hi; i++ {
+		f := &fr[i]
+		if i > 0 {
+			x := &fr[i-1]
+			if f.PID != x.PID || f.TID != x.TID || f.TS < x.TS || (f.TS == x.TS && f.TS+f.Dur > x.TS+x.Dur) {
+				return false
+			}
+		}
+		fx.names[i], fx.starts[i], fx.ends[i] = f.Name, f.TS, f.TS+f.Dur
+	}
+	return true
+}
+
+// active appends to buf the frames (positions in the index) of the
+// thread span sp open at probe, outermost first: start <= probe and end >=
+// probe-0.001µs. The search for the first frame starting after probe
+// gallops from hint (a position in sp; probes mostly come in time order),
+// and that position is returned as the next hint.
+func (fx *frameIndex) active(sp frameSpan, probe int64, hint int, buf []int32) ([]int32, int) {
+	buf = buf[:0]
+	// lo..hi brackets the first frame of the span starting after probe.
+	lo, hi := int(sp.lo), int(sp.hi)
+	if hint > lo && hint < hi {
+		if fx.starts[hint-1] <= probe {
+			lo = hint
+			for step := 1; lo+step <= hi; step *= 2 {
+				if fx.starts[lo+step-1] > probe {
+					hi = lo + step - 1
+					break
+				}
+				lo += step
+			}
+		} else {
+			hi = hint - 1
+			for step := 1; hi-step >= lo; step *= 2 {
+				if fx.starts[hi-step] <= probe {
+					lo = hi - step + 1
+					break
+				}
+				hi -= step
+			}
+		}
+	}
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if fx.starts[m] > probe {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	for p := lo - 1; p >= int(sp.lo); p = int(fx.parent[p]) {
 		if fx.ends[p] >= probe-probeOffsetNS {
 			buf = append(buf, int32(p))
 		}
 	}
+	next := lo
 	for i, j := 0, len(buf)-1; i < j; i, j = i+1, j-1 {
 		buf[i], buf[j] = buf[j], buf[i]
 	}
-	return buf
+	return buf, next
 }
 
 // resolution is where one kernel launch came from.
@@ -158,8 +253,11 @@ type resolution struct {
 // to 4 events starting at or before kts+0.001µs, the one ending closest to
 // kts; else, of up to 2 after, the one starting closest. -1 when empty.
 func pickNearest(n int, span func(i int) (int64, int64), kts int64) int {
-	if n == 0 {
+	switch n {
+	case 0:
 		return -1
+	case 1:
+		return 0 // the one event, before or after kts (the usual case)
 	}
 	probe := kts + probeOffsetNS
 	split := sort.Search(n, func(i int) bool { ts, _ := span(i); return ts > probe })
@@ -183,24 +281,17 @@ func pickNearest(n int, span func(i int) (int64, int64), kts int64) int {
 }
 
 // resolver maps kernels of one trace to the Python frames that launched
-// them.
+// them. It is read-only once built (the correlation map is built once, on
+// first use, under extOnce), so goroutines share it; each resolves sites
+// through a siteFinder of its own, which holds the caches.
 type resolver struct {
 	t          *trace.Trace
 	frames     *frameIndex
 	opsByExt   keyedIndex      // CPU ops by External id, sorted by start
 	launchByCo keyedIndex      // launches by correlation, sorted by start
+	extOnce    sync.Once       // builds extByCorr
 	extByCorr  map[int64]int64 // correlation -> External id; nil until needed
-	// graphNames caches isGraphLaunch by interned name: 0 unknown, 1 no,
-	// 2 yes.
-	graphNames []int8
-	buf        []int32
-	// chains caches location and stack by the names of the active frames
-	// (4 bytes per interned name, outermost first).
-	chains map[string]chainSite
-	key    []byte
 }
-
-type chainSite struct{ location, stack string }
 
 // newResolver indexes t. With release, it drops t.Frames once the frame
 // index holds what it needs of them, and collects then and once the other
@@ -213,9 +304,15 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 		t.Frames = nil
 		collect(t.Bytes)
 	}
-	r := &resolver{t: t, frames: fx, chains: map[string]chainSite{}}
-	r.launchByCo = newKeyedIndex(len(t.Launches),
-		func(i int) (int64, int64) { return t.Launches[i].Correlation, t.Launches[i].TS })
+	r := &resolver{t: t, frames: fx}
+	// The two keyed indices are independent (the correlation map is built
+	// under extOnce): one is built on another goroutine meanwhile.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.launchByCo = newKeyedIndex(len(t.Launches),
+			func(i int) (int64, int64) { return t.Launches[i].Correlation, t.Launches[i].TS })
+	}()
 	r.opsByExt = newKeyedIndex(len(t.CPUOps), func(i int) (int64, int64) {
 		o := &t.CPUOps[i]
 		ext := o.ExternalID
@@ -226,6 +323,7 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 		}
 		return ext, o.TS
 	})
+	<-done
 	if release {
 		collect(t.Bytes) // the keyed indices' sort buffers
 	}
@@ -236,7 +334,7 @@ func newResolver(t *trace.Trace, release bool) *resolver {
 // with this correlation carries. The map is built on first use: events
 // usually carry their own External id, so most traces never need it.
 func (r *resolver) extOfCorrelation(corr int64) (int64, bool) {
-	if r.extByCorr == nil {
+	r.extOnce.Do(func() {
 		t := r.t
 		r.extByCorr = make(map[int64]int64, len(t.Launches)+len(t.Kernels)/4)
 		for i := range t.Launches {
@@ -253,7 +351,7 @@ func (r *resolver) extOfCorrelation(corr int64) (int64, bool) {
 				}
 			}
 		}
-	}
+	})
 	ext, ok := r.extByCorr[corr]
 	return ext, ok
 }
@@ -276,6 +374,48 @@ type keyedIndex struct {
 // newKeyedIndex indexes n events by key(i) (events whose key is NoID are
 // left out), each group sorted by start.
 func newKeyedIndex(n int, key func(i int) (id, ts int64)) keyedIndex {
+	// Events mostly come in (id, start) order already: then the index is
+	// their order, found in one pass without sorting (ties of id and start
+	// are in index order either way).
+	idx := make([]int32, 0, n)
+	ids := make([]int64, 0, n)
+	var lastTS int64
+	inOrder := true
+	for i := 0; i < n; i++ {
+		id, ts := key(i)
+		if id == trace.NoID {
+			continue
+		}
+		if m := len(ids); m > 0 && (id < ids[m-1] || (id == ids[m-1] && ts < lastTS)) {
+			inOrder = false
+			break
+		}
+		idx, ids, lastTS = append(idx, int32(i)), append(ids, id), ts
+	}
+	if !inOrder {
+		idx, ids = sortedByKey(n, key)
+	}
+	x := keyedIndex{idx: idx}
+	if m := len(ids); m > 0 && ids[0] >= 0 && ids[m-1]-ids[0] < int64(2*m+1024) {
+		x.base = ids[0]
+		span := ids[m-1] - x.base + 1
+		x.start = make([]int32, span+1)
+		j := 0
+		for d := int64(0); d <= span; d++ {
+			for j < m && ids[j] < x.base+d {
+				j++
+			}
+			x.start[d] = int32(j)
+		}
+		return x
+	}
+	x.keys = ids
+	return x
+}
+
+// sortedByKey returns the events with an id (key), sorted by (id, start,
+// index), and their ids.
+func sortedByKey(n int, key func(i int) (id, ts int64)) ([]int32, []int64) {
 	type entry struct {
 		id, ts int64
 		i      int32
@@ -295,28 +435,11 @@ func newKeyedIndex(n int, key func(i int) (id, ts int64)) keyedIndex {
 		}
 		return cmp.Compare(a.i, b.i)
 	})
-	x := keyedIndex{idx: make([]int32, len(es))}
+	idx, ids := make([]int32, len(es)), make([]int64, len(es))
 	for j, e := range es {
-		x.idx[j] = e.i
+		idx[j], ids[j] = e.i, e.id
 	}
-	if m := len(es); m > 0 && es[0].id >= 0 && es[m-1].id-es[0].id < int64(2*m+1024) {
-		x.base = es[0].id
-		span := es[m-1].id - x.base + 1
-		x.start = make([]int32, span+1)
-		j := 0
-		for d := int64(0); d <= span; d++ {
-			for j < m && es[j].id < x.base+d {
-				j++
-			}
-			x.start[d] = int32(j)
-		}
-		return x
-	}
-	x.keys = make([]int64, len(es))
-	for j, e := range es {
-		x.keys[j] = e.id
-	}
-	return x
+	return idx, ids
 }
 
 // get returns the events with id k, sorted by start.
@@ -371,24 +494,103 @@ func (r *resolver) launchIndex(k *trace.Kernel) int32 {
 	return l[i]
 }
 
+// siteFinder resolves launch sites through a shared resolver, with caches
+// of its own: one per goroutine.
+type siteFinder struct {
+	r *resolver
+	// graphNames caches isGraphLaunch by interned name: 0 unknown, 1 no,
+	// 2 yes.
+	graphNames []int8
+	// info caches the parsed form of frame names.
+	info map[trace.Str]*frameInfo
+	buf  []int32
+	// chains caches location and stack by the names of the active frames
+	// (4 bytes per interned name, outermost first). The first frames seen
+	// with given names decide them (fromFrames's tie between frames of
+	// one priority and the same span can go another way on other frames
+	// with the same names), so goroutines that resolve ranges of one
+	// trace compare their chains before their results are merged.
+	chains map[string]chainSite
+	key    []byte
+	keySum uint64 // a hash of key
+	// byHash finds a chain of chains by the hash of its key (checked
+	// against the key), cheaper than hashing or comparing the key itself.
+	byHash map[uint64]chainRef
+	// at is the kernel being resolved, stored with each chain computed.
+	at int
+	// The thread of the latest frame lookup and its span (ok false when
+	// the thread has no frames): consecutive lookups are mostly of one
+	// thread.
+	lastThread trace.ThreadKey
+	lastSpan   frameSpan
+	lastOK     bool
+	haveLast   bool
+	// hint is where the latest lookup on that thread ended (see
+	// frameIndex.active).
+	hint int
+}
+
+// chainRef is an entry of chains with its key.
+type chainRef struct {
+	key  string
+	site chainSite
+}
+
+// chainSite is the site that a chain of active frames gives, and the
+// kernel whose resolution first computed it.
+type chainSite struct {
+	location, stack string
+	at              int
+}
+
+func newSiteFinder(r *resolver) *siteFinder {
+	return &siteFinder{r: r, info: map[trace.Str]*frameInfo{}, chains: map[string]chainSite{}, byHash: map[uint64]chainRef{}}
+}
+
+// active sets f.buf to the frames open on a thread at probe (see
+// frameIndex.active).
+func (f *siteFinder) active(pid, tid trace.Str, probe int64) {
+	key := trace.ThreadKey{PID: pid, TID: tid}
+	if !f.haveLast || key != f.lastThread {
+		f.lastSpan, f.lastOK = f.r.frames.threads[key]
+		f.lastThread, f.haveLast = key, true
+		f.hint = int(f.lastSpan.lo)
+	}
+	if !f.lastOK {
+		f.buf = f.buf[:0]
+		return
+	}
+	f.buf, f.hint = f.r.frames.active(f.lastSpan, probe, f.hint, f.buf)
+}
+
+// frame returns the parsed form of a frame name, cached.
+func (f *siteFinder) frame(name trace.Str) *frameInfo {
+	if fi, ok := f.info[name]; ok {
+		return fi
+	}
+	fi := parseFrame(f.r.t.S(name))
+	f.info[name] = &fi
+	return &fi
+}
+
 // graphLaunch is isGraphLaunch of an interned name, cached.
-func (r *resolver) graphLaunch(name trace.Str) bool {
-	if r.graphNames == nil {
-		r.graphNames = make([]int8, r.t.Strings.Len())
+func (f *siteFinder) graphLaunch(name trace.Str) bool {
+	if f.graphNames == nil {
+		f.graphNames = make([]int8, f.r.t.Strings.Len())
 	}
-	if int(name) >= len(r.graphNames) {
-		return isGraphLaunch(r.t.S(name))
+	if int(name) >= len(f.graphNames) {
+		return isGraphLaunch(f.r.t.S(name))
 	}
-	switch r.graphNames[name] {
+	switch f.graphNames[name] {
 	case 1:
 		return false
 	case 2:
 		return true
 	}
-	g := isGraphLaunch(r.t.S(name))
-	r.graphNames[name] = 1
+	g := isGraphLaunch(f.r.t.S(name))
+	f.graphNames[name] = 1
 	if g {
-		r.graphNames[name] = 2
+		f.graphNames[name] = 2
 	}
 	return g
 }
@@ -410,8 +612,9 @@ func probeAt(ts, dur int64) int64 {
 // the Python frames active when its CPU op (same External id) ran, else
 // when its launch call (same correlation) ran. Kernels replayed from a
 // graph are not attributed to the graph launch call.
-func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolution {
-	if l != nil && r.graphLaunch(l.Name) {
+func (f *siteFinder) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resolution {
+	r := f.r
+	if l != nil && f.graphLaunch(l.Name) {
 		return resolution{location: GraphReplaySite, cpuOp: r.t.S(l.Name), attribution: AttrUnresolved}
 	}
 	cpuOp := ""
@@ -421,27 +624,27 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 		if i >= 0 {
 			o := &r.t.CPUOps[ops[i]]
 			cpuOp = r.t.S(o.Name)
-			r.buf = r.frames.active(o.PID, o.TID, probeAt(o.TS, o.Dur), r.buf)
-			if len(r.buf) > 0 {
-				return r.fromFrames(cpuOp, AttrExternalID)
+			f.active(o.PID, o.TID, probeAt(o.TS, o.Dur))
+			if len(f.buf) > 0 {
+				return f.fromFrames(cpuOp, AttrExternalID)
 			}
 		}
 	}
 	if l != nil {
-		r.buf = r.frames.active(l.PID, l.TID, probeAt(l.TS, l.Dur), r.buf)
+		f.active(l.PID, l.TID, probeAt(l.TS, l.Dur))
 		name := cpuOp
 		if name == "" {
 			name = r.t.S(l.Name)
 		}
-		if len(r.buf) > 0 {
-			return r.fromFrames(name, AttrLaunch)
+		if len(f.buf) > 0 {
+			return f.fromFrames(name, AttrLaunch)
 		}
 		return resolution{cpuOp: r.t.S(l.Name), attribution: AttrUnresolved}
 	}
 	return resolution{cpuOp: cpuOp, attribution: AttrUnresolved}
 }
 
-// fromFrames picks the launch site among the active frames in r.buf
+// fromFrames picks the launch site among the active frames in f.buf
 // (outermost first). The reference's choice is the frame of highest launch
 // priority, ties to the innermost; when that frame is not framework code
 // (or is a wrapper), the site shown is the innermost frame of highest
@@ -449,23 +652,46 @@ func (r *resolver) resolve(k *trace.Kernel, ext int64, l *trace.Launch) resoluti
 // searched only the last 4 frames, which inside torch.compile are all
 // torch internals). The stack is the last 4 active frames of positive
 // priority.
-func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
-	r.key = r.key[:0]
-	for _, fi := range r.buf {
-		n := r.frames.names[fi]
-		r.key = append(r.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+func (f *siteFinder) fromFrames(cpuOp, attribution string) resolution {
+	f.chainKey()
+	if e, ok := f.byHash[f.keySum]; ok && e.key == string(f.key) {
+		return resolution{location: e.site.location, stack: e.site.stack, cpuOp: cpuOp, attribution: attribution}
 	}
-	if c, ok := r.chains[string(r.key)]; ok {
-		return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
+	c, ok := f.chains[string(f.key)]
+	if !ok {
+		c = f.computeChain()
+		f.chains[string(f.key)] = c
 	}
+	if _, taken := f.byHash[f.keySum]; !taken {
+		f.byHash[f.keySum] = chainRef{string(f.key), c}
+	}
+	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
+}
+
+// chainKey sets f.key to the names of the active frames in f.buf, and
+// f.keySum to its hash.
+func (f *siteFinder) chainKey() {
+	f.key = f.key[:0]
+	h := uint64(14695981039346656037)
+	for _, fi := range f.buf {
+		n := f.r.frames.names[fi]
+		f.key = append(f.key, byte(n), byte(n>>8), byte(n>>16), byte(n>>24))
+		h = (h ^ uint64(n)) * 1099511628211
+	}
+	f.keySum = h
+}
+
+// computeChain picks the site of the active frames in f.buf (see
+// fromFrames), without the cache.
+func (f *siteFinder) computeChain() chainSite {
 	var best *frameInfo
 	var bestTS, bestDur int64
 	var stack []string
 	var shown *frameInfo
 	shownPrio := 0
-	for _, fi := range r.buf {
-		info := r.frames.frame(r.frames.names[fi])
-		ts, dur := r.frames.starts[fi], r.frames.ends[fi]-r.frames.starts[fi]
+	for _, fi := range f.buf {
+		info := f.frame(f.r.frames.names[fi])
+		ts, dur := f.r.frames.starts[fi], f.r.frames.ends[fi]-f.r.frames.starts[fi]
 		if best == nil || info.priority > best.priority ||
 			(info.priority == best.priority && (ts > bestTS || (ts == bestTS && dur < bestDur))) {
 			best, bestTS, bestDur = info, ts, dur
@@ -481,13 +707,11 @@ func (r *resolver) fromFrames(cpuOp, attribution string) resolution {
 		stack = stack[len(stack)-4:]
 	}
 	if len(stack) == 0 {
-		stack = []string{r.frames.frame(r.frames.names[r.buf[len(r.buf)-1]]).location}
+		stack = []string{f.frame(f.r.frames.names[f.buf[len(f.buf)-1]]).location}
 	}
 	loc := best.location
 	if !best.shown && shown != nil {
 		loc = shown.location
 	}
-	c := chainSite{location: loc, stack: strings.Join(stack, " -> ")}
-	r.chains[string(r.key)] = c
-	return resolution{location: c.location, stack: c.stack, cpuOp: cpuOp, attribution: attribution}
+	return chainSite{location: loc, stack: strings.Join(stack, " -> "), at: f.at}
 }

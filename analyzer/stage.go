@@ -96,6 +96,12 @@ type stageWindow struct {
 // (triage-behaviour.md §6.2, with launch-time attribution).
 type stageIndex struct {
 	byExternalID map[int64]stageAnn
+	// extLo and extHi bound the External ids of byExternalID, so that
+	// most kernels (whose External id is no annotation's) are answered
+	// without the map; extSeen, when the ids are dense, marks those in
+	// the map by offset from extLo.
+	extLo, extHi int64
+	extSeen      []bool
 	gpu, cpu     windowSet
 }
 
@@ -139,7 +145,35 @@ func newStageIndex(t *trace.Trace) *stageIndex {
 		}
 	}
 	idx.gpu, idx.cpu = newWindowSet(mergeWindows(gpu)), newWindowSet(mergeWindows(cpu))
+	first := true
+	for ext := range idx.byExternalID {
+		if first || ext < idx.extLo {
+			idx.extLo = ext
+		}
+		if first || ext > idx.extHi {
+			idx.extHi = ext
+		}
+		first = false
+	}
+	if n := len(idx.byExternalID); n > 0 && idx.extHi-idx.extLo < int64(64*n+4096) {
+		idx.extSeen = make([]bool, idx.extHi-idx.extLo+1)
+		for ext := range idx.byExternalID {
+			idx.extSeen[ext-idx.extLo] = true
+		}
+	}
 	return idx
+}
+
+// annotation returns the annotation of an External id, if any.
+func (s *stageIndex) annotation(ext int64) (stageAnn, bool) {
+	if len(s.byExternalID) == 0 || ext < s.extLo || ext > s.extHi {
+		return stageAnn{}, false
+	}
+	if s.extSeen != nil && !s.extSeen[ext-s.extLo] {
+		return stageAnn{}, false
+	}
+	a, ok := s.byExternalID[ext]
+	return a, ok
 }
 
 func (s *stageIndex) empty() bool {
@@ -170,13 +204,15 @@ func mergeWindows(ws []stageWindow) []stageWindow {
 // to t" in O(log n).
 type windowSet struct {
 	ws     []stageWindow // sorted by start
+	starts []int64       // starts[i] = ws[i].start
 	maxEnd []int64       // maxEnd[i] = max end of ws[:i+1]
 	byEnd  []stageWindow // sorted by end
 }
 
 func newWindowSet(ws []stageWindow) windowSet {
-	s := windowSet{ws: ws, maxEnd: make([]int64, len(ws))}
+	s := windowSet{ws: ws, starts: make([]int64, len(ws)), maxEnd: make([]int64, len(ws))}
 	for i, w := range ws {
+		s.starts[i] = w.start
 		s.maxEnd[i] = w.end
 		if i > 0 && s.maxEnd[i-1] > w.end {
 			s.maxEnd[i] = s.maxEnd[i-1]
@@ -187,15 +223,63 @@ func newWindowSet(ws []stageWindow) windowSet {
 	return s
 }
 
+// windowCursor remembers where a goroutine's latest containing search of
+// one windowSet ended: kernels come mostly in time order, so the next
+// search starts there.
+type windowCursor struct{ n, j int }
+
 // containing returns the stage of the first window (in start order) with
 // start <= t <= end + 0.001 µs, or "".
 func (s windowSet) containing(t int64) string {
-	n := sort.Search(len(s.ws), func(i int) bool { return s.ws[i].start > t })
-	j := sort.Search(n, func(i int) bool { return s.maxEnd[i]+probeOffsetNS >= t })
+	return s.containingAt(t, &windowCursor{})
+}
+
+// containingAt is containing, searching from (and updating) c.
+func (s windowSet) containingAt(t int64, c *windowCursor) string {
+	// n: the first window starting after t; j: the first before it whose
+	// running maximum end reaches t.
+	n := firstAbove(s.starts, len(s.starts), t, c.n)
+	j := firstAbove(s.maxEnd, n, t-probeOffsetNS-1, c.j)
+	c.n, c.j = n, j
 	if j < n {
 		return s.ws[j].stage
 	}
 	return ""
+}
+
+// firstAbove returns the first index i in [0, n) with a[i] > y (a is
+// non-decreasing), n when none. The search gallops from hint.
+func firstAbove(a []int64, n int, y int64, hint int) int {
+	lo, hi := 0, n
+	if hint > 0 && hint < n {
+		if a[hint-1] <= y {
+			lo = hint
+			for step := 1; lo+step <= hi; step *= 2 {
+				if a[lo+step-1] > y {
+					hi = lo + step - 1
+					break
+				}
+				lo += step
+			}
+		} else {
+			hi = hint - 1
+			for step := 1; hi-step >= lo; step *= 2 {
+				if a[hi-step] <= y {
+					lo = hi - step + 1
+					break
+				}
+				hi -= step
+			}
+		}
+	}
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); a[m] > y {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
 }
 
 // nearest returns the window whose start or end is closest to t, and that
@@ -229,6 +313,9 @@ func abs64(v int64) int64 {
 	return v
 }
 
+// stageCursor holds a goroutine's windowCursors of a stageIndex.
+type stageCursor struct{ gpu, cpu windowCursor }
+
 // stageOf decides a kernel's stage: the annotation sharing its External
 // id; else the GPU annotation window it ran in; else the CPU annotation
 // window in which it was launched (launchTS, when its launch event is
@@ -238,21 +325,23 @@ func abs64(v int64) int64 {
 // The reference tested the kernel's GPU start against CPU windows, so a
 // kernel queued behind a long prefill fell outside the step that launched
 // it (docs/differences.md).
-func (s *stageIndex) stageOf(k *trace.Kernel, externalID, launchTS int64) string {
+//
+// cur holds a goroutine's search positions (see windowCursor).
+func (s *stageIndex) stageOf(k *trace.Kernel, externalID, launchTS int64, cur *stageCursor) string {
 	if externalID != trace.NoID {
-		if a, ok := s.byExternalID[externalID]; ok {
+		if a, ok := s.annotation(externalID); ok {
 			return a.stage
 		}
 	}
 	probe := k.TS + probeOffsetNS
-	if st := s.gpu.containing(probe); st != "" {
+	if st := s.gpu.containingAt(probe, &cur.gpu); st != "" {
 		return st
 	}
 	cpuProbe := probe
 	if launchTS != trace.NoID {
 		cpuProbe = launchTS + probeOffsetNS
 	}
-	if st := s.cpu.containing(cpuProbe); st != "" {
+	if st := s.cpu.containingAt(cpuProbe, &cur.cpu); st != "" {
 		return st
 	}
 	st, gap := s.gpu.nearest(probe)

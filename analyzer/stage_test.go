@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
@@ -39,15 +40,15 @@ func TestStageOfUsesLaunchTime(t *testing.T) {
 	si := newStageIndex(tr)
 	// Runs 50 ms after the window but was launched inside it.
 	k := &trace.Kernel{TS: 52_000_000, Dur: 10}
-	if got := si.stageOf(k, trace.NoID, 1500); got != StageExtend {
+	if got := si.stageOf(k, trace.NoID, 1500, &stageCursor{}); got != StageExtend {
 		t.Errorf("launched in window: got %q, want extend", got)
 	}
-	if got := si.stageOf(k, trace.NoID, trace.NoID); got != StageAll {
+	if got := si.stageOf(k, trace.NoID, trace.NoID, &stageCursor{}); got != StageAll {
 		t.Errorf("no launch known, 50 ms away: got %q, want all", got)
 	}
 	// Within 20 ms of the window: nearest window.
 	k2 := &trace.Kernel{TS: 15_000_000, Dur: 10}
-	if got := si.stageOf(k2, trace.NoID, trace.NoID); got != StageExtend {
+	if got := si.stageOf(k2, trace.NoID, trace.NoID, &stageCursor{}); got != StageExtend {
 		t.Errorf("nearest window: got %q, want extend", got)
 	}
 }
@@ -69,5 +70,66 @@ func TestWindowSet(t *testing.T) {
 	}
 	if st, gap := ws.nearest(1900); st != StageDecode || gap != 100 {
 		t.Errorf("nearest(1900) = %q, %d", st, gap)
+	}
+}
+
+// The External id lookup answers from a bounds check and, for dense ids,
+// an offset table before the map; it must find exactly the annotated ids.
+func TestStageIndexAnnotationLookup(t *testing.T) {
+	for _, ids := range [][]int64{{5, 7, 8, 1000}, {3, 1 << 40, -2}} {
+		tr := &trace.Trace{Strings: trace.NewStrings()}
+		name := tr.Strings.InternString("step[DECODE bs=1]")
+		want := map[int64]bool{}
+		for i, id := range ids {
+			tr.Annotations = append(tr.Annotations, trace.Annotation{TS: int64(100 * i), Dur: 10, Name: name, ExternalID: id})
+			want[id] = true
+		}
+		si := newStageIndex(tr)
+		for probe := int64(-5); probe < 1100; probe++ {
+			if _, ok := si.annotation(probe); ok != want[probe] {
+				t.Errorf("ids %v: annotation(%d) found %v", ids, probe, ok)
+			}
+		}
+		for _, id := range ids {
+			if a, ok := si.annotation(id); !ok || a.stage != StageDecode {
+				t.Errorf("ids %v: annotation(%d) = %+v, %v", ids, id, a, ok)
+			}
+		}
+	}
+}
+
+// containingAt gallops from the previous search; for probes in any order
+// it must find what a search of the whole set finds.
+func TestWindowCursor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	var ws []stageWindow
+	var at int64
+	for i := 0; i < 300; i++ {
+		at += rng.Int64N(50)
+		st := StageDecode
+		if rng.IntN(3) == 0 {
+			st = StageExtend
+		}
+		ws = append(ws, stageWindow{st, at, at + rng.Int64N(120)})
+	}
+	s := newWindowSet(mergeWindows(ws))
+	var c windowCursor
+	probe := int64(0)
+	for i := 0; i < 5000; i++ {
+		if i%5 == 0 {
+			probe = rng.Int64N(at + 200)
+		} else {
+			probe += rng.Int64N(30)
+		}
+		want := ""
+		for j, w := range s.ws {
+			if w.start <= probe && s.maxEnd[j]+probeOffsetNS >= probe {
+				want = s.ws[j].stage
+				break
+			}
+		}
+		if got := s.containingAt(probe, &c); got != want {
+			t.Fatalf("probe %d: %q, want %q", probe, got, want)
+		}
 	}
 }

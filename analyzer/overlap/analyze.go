@@ -2,7 +2,9 @@ package overlap
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // Kernel is one GPU activity (kernel, memcpy or memset) of a stage.
@@ -105,20 +107,30 @@ func us(ns int64) float64 { return float64(ns) / 1000 }
 // the sweep, the family aggregates, the overlap rows and the temporal
 // breakdown. kernels is not modified; indexes in the result refer to it.
 func Analyze(kernels []Kernel, opts Options) *Result {
-	cats := classifyAll(kernels)
+	cats, copyEngine := classifyAll(kernels)
+	// The breakdown needs of the sweep only its busy and concurrent times
+	// (the same unions) and stream count: the rest of it is computed on
+	// another core meanwhile, as it only reads kernels and categories.
+	type parts struct {
+		b    Breakdown
+		span int64
+	}
+	done := make(chan parts, 1)
+	go func() {
+		b, span := breakdownParts(kernels, cats, copyEngine)
+		done <- parts{b, span}
+	}()
 	sw := sweep(kernels, cats)
-	// The breakdown only reads kernels, cats and sw, as do the families
-	// and rows: compute it on another core meanwhile.
-	done := make(chan Breakdown, 1)
-	go func() { done <- breakdown(kernels, cats, &sw) }()
 	res := &Result{
 		BusyUS:               us(sw.busy),
 		ConcurrentUS:         us(sw.concurrent),
 		MaxConcurrentStreams: sw.maxStreams,
 		Families:             aggregate(kernels, cats, sw),
 	}
-	res.Rows = selectRows(kernels, cats, res, opts)
-	res.Breakdown = <-done
+	res.Rows = selectRows(kernels, cats, sw.sid, res, opts)
+	bp := <-done
+	res.Breakdown = bp.b
+	res.Breakdown.setBusy(sw.busy, sw.concurrent, sw.streams, bp.span)
 	return res
 }
 
@@ -134,13 +146,15 @@ type sweepResult struct {
 	overlapWith map[[2]int]int64
 	nameIDs     []int // per kernel; ids index names
 	names       []string
+	sid         []int // per kernel: its stream id
 }
 
-// point is a sweep event: a kernel starting or ending.
+// point is a sweep event: a kernel starting or ending (16 bytes: a stage
+// holds fewer than 2^31 kernels).
 type point struct {
 	t     int64
+	idx   int32
 	start bool
-	idx   int
 }
 
 // sweep walks the start and end points of the kernels in time order (ends
@@ -149,6 +163,11 @@ type point struct {
 // kernel on another stream is active too, exclusive otherwise. Zero-length
 // kernels take no part.
 func sweep(kernels []Kernel, cats []string) sweepResult {
+	return sweepIn(kernels, cats, min(runtime.GOMAXPROCS(0), 2*len(kernels)/minSweepChunk))
+}
+
+// sweepIn is sweep with its points cut into at most parts chunks.
+func sweepIn(kernels []Kernel, cats []string, parts int) sweepResult {
 	n := len(kernels)
 	res := sweepResult{
 		hidden:          make([]int64, n),
@@ -160,25 +179,51 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 	nameID := map[string]int{}
 	streamID := map[string]int{}
 	sid := make([]int, n)
+	res.sid = sid
 	points := make([]point, 0, 2*n)
-	for i, k := range kernels {
-		id, ok := streamID[k.Stream]
-		if !ok {
-			id = len(streamID)
-			streamID[k.Stream] = id
+	// Consecutive kernels often share a stream or a name: the latest of
+	// each is checked before the maps.
+	lastStream, lastName := "", ""
+	lastSID, lastNID := -1, -1
+	// A few names alternate (a decode step's kernels): recent is a small
+	// cache of name ids in front of nameID, cheaper than hashing names.
+	var recent [64]struct {
+		name string
+		id   int
+	}
+	for j := range recent {
+		recent[j].id = -1
+	}
+	for i := range kernels {
+		k := &kernels[i]
+		if lastSID < 0 || k.Stream != lastStream {
+			id, ok := streamID[k.Stream]
+			if !ok {
+				id = len(streamID)
+				streamID[k.Stream] = id
+			}
+			lastStream, lastSID = k.Stream, id
 		}
-		sid[i] = id
-		nid, ok := nameID[k.Name]
-		if !ok {
-			nid = len(res.names)
-			nameID[k.Name] = nid
-			res.names = append(res.names, k.Name)
+		sid[i] = lastSID
+		if lastNID < 0 || k.Name != lastName {
+			slot := &recent[nameSlot(k.Name)]
+			nid := slot.id
+			if slot.id < 0 || slot.name != k.Name {
+				var ok bool
+				if nid, ok = nameID[k.Name]; !ok {
+					nid = len(res.names)
+					nameID[k.Name] = nid
+					res.names = append(res.names, k.Name)
+				}
+				slot.name, slot.id = k.Name, nid
+			}
+			lastName, lastNID = k.Name, nid
 		}
-		res.nameIDs[i] = nid
+		res.nameIDs[i] = lastNID
 		if k.dur() <= 0 {
 			continue
 		}
-		points = append(points, point{k.Start, true, i}, point{k.End, false, i})
+		points = append(points, point{k.Start, int32(i), true}, point{k.End, int32(i), false})
 	}
 	res.streams = len(streamID)
 	slices.SortFunc(points, func(a, b point) int {
@@ -194,22 +239,91 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 		return cmp.Compare(a.idx, b.idx)
 	})
 
-	active := []int{}     // kernel indexes
-	pos := make([]int, n) // position of a kernel in active
+	// The points are cut into chunks swept on GOMAXPROCS goroutines: a
+	// chunk's worker first replays the points before it (bookkeeping
+	// only) to know what is active where it starts. Every figure is a sum
+	// (or a maximum) of per-segment integers, so the result does not
+	// depend on the cut.
+	parts = max(min(parts, len(points)), 1)
+	chunks := make([]sweepChunk, parts)
+	var wg sync.WaitGroup
+	for c := range chunks {
+		lo, hi := c*len(points)/parts, (c+1)*len(points)/parts
+		if c == parts-1 {
+			chunks[c].run(kernels, cats, points, lo, hi, &res)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunks[c].run(kernels, cats, points, lo, hi, &res)
+		}()
+	}
+	wg.Wait()
+	for c := range chunks {
+		ch := &chunks[c]
+		res.busy += ch.busy
+		res.concurrent += ch.concurrent
+		res.maxStreams = max(res.maxStreams, ch.maxStreams)
+		for i, v := range ch.carried {
+			res.hidden[i] += v[0]
+			res.excl[i] += v[1]
+			res.hiddenByCompute[i] += v[2]
+		}
+		for pair, t := range ch.overlapWith {
+			res.overlapWith[pair] += t
+		}
+	}
+	return res
+}
+
+// minSweepChunk is the fewest points a sweep goroutine is given.
+const minSweepChunk = 1 << 14
+
+// sweepChunk is what one goroutine sweeps of the points [lo, hi).
+type sweepChunk struct {
+	busy, concurrent int64
+	maxStreams       int
+	overlapWith      map[[2]int]int64
+	// carried holds hidden, exclusive and hidden-by-compute time of the
+	// kernels active where the chunk starts (begun in an earlier chunk,
+	// whose goroutine writes theirs); the chunk writes its own kernels'
+	// straight into the shared result.
+	carried map[int]*[3]int64
+}
+
+// run sweeps points [lo, hi) of res's kernels (see sweep). It writes res's
+// per-kernel figures only for kernels that start in [lo, hi), and reads
+// res's stream and name ids.
+func (ch *sweepChunk) run(kernels []Kernel, cats []string, points []point, lo, hi int, res *sweepResult) {
+	sid := res.sid
+	n := len(kernels)
+	nStreams := res.streams
+	ch.overlapWith = map[[2]int]int64{}
+	active := []int{}       // kernel indexes
+	pos := make([]int32, n) // position of a kernel in active
 	// Active kernels (and active compute kernels) per stream id, with the
 	// number of streams where that count is not zero.
-	perStream := make([]int, len(streamID))
-	computePerStream := make([]int, len(streamID))
+	perStream := make([]int, nStreams)
+	computePerStream := make([]int, nStreams)
 	busyStreams, computeStreams := 0, 0
 	var prev int64
-	for pi, p := range points {
-		if pi > 0 && p.t > prev && len(active) > 0 {
+	for pi := 0; pi < hi; pi++ {
+		p := points[pi]
+		if pi == lo && lo > 0 {
+			// What is active here began in earlier chunks.
+			ch.carried = make(map[int]*[3]int64, len(active))
+			for _, i := range active {
+				ch.carried[i] = new([3]int64)
+			}
+		}
+		if pi >= lo && pi > 0 && p.t > prev && len(active) > 0 {
 			seg := p.t - prev
-			res.busy += seg
+			ch.busy += seg
 			streams := busyStreams
-			res.maxStreams = max(res.maxStreams, streams)
+			ch.maxStreams = max(ch.maxStreams, streams)
 			if streams >= 2 {
-				res.concurrent += seg
+				ch.concurrent += seg
 				best, second := dominantPair(active, kernels, cats, sid)
 				onlyComputeStream := -1
 				if computeStreams == 1 {
@@ -221,28 +335,40 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 					}
 				}
 				for _, i := range active {
-					res.hidden[i] += seg
-					if computeStreams >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i]) {
-						res.hiddenByCompute[i] += seg
+					byCompute := computeStreams >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i])
+					if c := ch.carried[i]; c != nil {
+						c[0] += seg
+						if byCompute {
+							c[2] += seg
+						}
+					} else {
+						res.hidden[i] += seg
+						if byCompute {
+							res.hiddenByCompute[i] += seg
+						}
 					}
 					dom := best
 					if sid[best] == sid[i] {
 						dom = second
 					}
 					if dom >= 0 {
-						res.overlapWith[[2]int{res.nameIDs[i], res.nameIDs[dom]}] += seg
+						ch.overlapWith[[2]int{res.nameIDs[i], res.nameIDs[dom]}] += seg
 					}
 				}
 			} else {
 				for _, i := range active {
-					res.excl[i] += seg
+					if c := ch.carried[i]; c != nil {
+						c[1] += seg
+					} else {
+						res.excl[i] += seg
+					}
 				}
 			}
 		}
 		prev = p.t
-		i := p.idx
+		i := int(p.idx)
 		if p.start {
-			pos[i] = len(active)
+			pos[i] = int32(len(active))
 			active = append(active, i)
 			if perStream[sid[i]]++; perStream[sid[i]] == 1 {
 				busyStreams++
@@ -267,7 +393,16 @@ func sweep(kernels []Kernel, cats []string) sweepResult {
 			}
 		}
 	}
-	return res
+}
+
+// nameSlot picks the slot of a name in sweep's small cache from its
+// length and two of its bytes.
+func nameSlot(name string) int {
+	n := len(name)
+	if n == 0 {
+		return 0
+	}
+	return (n + 7*int(name[n/2]) + 31*int(name[n-1])) & 63
 }
 
 // dominantPair returns the dominant active kernel (highest category

@@ -3,6 +3,9 @@ package overlap
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -257,6 +260,32 @@ func TestResultJSONFields(t *testing.T) {
 	for _, f := range m.Families {
 		if f["name"] == "silu_kernel" && (f["overlapped_with"] != "gemm_kernel" || f["overlapped_with_us"] != 100.0) {
 			t.Errorf("silu family JSON = %v", f)
+		}
+	}
+}
+
+// The sweep cuts its points into chunks swept on several goroutines; the
+// result must not depend on the cut, whatever is active at the chunks'
+// edges.
+func TestSweepIndependentOfChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	names := []string{"gemm_kernel", "ncclKernel_AllReduce", "silu_kernel", "Memcpy DtoD", "mystery"}
+	kernels := make([]Kernel, 2000)
+	for i := range kernels {
+		start := rng.Int64N(20000)
+		kernels[i] = Kernel{Name: names[rng.IntN(len(names))], Stream: strconv.Itoa(rng.IntN(4)),
+			Start: start, End: start + rng.Int64N(300) - 20}
+	}
+	cats, _ := classifyAll(kernels)
+	want := sweepIn(kernels, cats, 1)
+	if want.concurrent == 0 || len(want.overlapWith) == 0 {
+		t.Fatal("fixture has no concurrency")
+	}
+	for _, parts := range []int{2, 3, 7, 64, 5000} {
+		got := sweepIn(kernels, cats, parts)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%d chunks: busy %d/%d concurrent %d/%d max streams %d/%d, or per-kernel figures or overlappers differ",
+				parts, got.busy, want.busy, got.concurrent, want.concurrent, got.maxStreams, want.maxStreams)
 		}
 	}
 }

@@ -62,7 +62,16 @@ type interval struct{ start, end int64 }
 // intervals merge), in place: it reorders and overwrites its argument and
 // returns a prefix of it.
 func union(ivs []interval) []interval {
-	slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
+	sorted := true
+	for i := 1; i < len(ivs); i++ {
+		if ivs[i].start < ivs[i-1].start {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		slices.SortFunc(ivs, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
+	}
 	out := ivs[:0]
 	for _, iv := range ivs {
 		if iv.end <= iv.start {
@@ -85,9 +94,9 @@ func length(u []interval) int64 {
 	return t
 }
 
-// covered returns how much of [a, b) the sorted disjoint list u covers.
-func covered(u []interval, a, b int64) int64 {
-	i, _ := slices.BinarySearchFunc(u, a, func(iv interval, t int64) int { return cmp.Compare(iv.end, t) })
+// coveredFrom returns how much of [a, b) the sorted disjoint list u
+// covers, given i, the first interval of u ending at or after a.
+func coveredFrom(u []interval, i int, a, b int64) int64 {
 	var t int64
 	for ; i < len(u) && u[i].start < b; i++ {
 		if lo, hi := max(a, u[i].start), min(b, u[i].end); hi > lo {
@@ -97,29 +106,78 @@ func covered(u []interval, a, b int64) int64 {
 	return t
 }
 
+// coverCursor says how much of a span [a, b) the sorted disjoint list u
+// covers, for spans that come mostly in order of a: the first interval ending at or after a is found
+// from the previous one, by bisection only when a goes back.
+type coverCursor struct {
+	u     []interval
+	i     int
+	lastA int64
+	used  bool
+}
+
+func (c *coverCursor) covered(a, b int64) int64 {
+	if !c.used || a < c.lastA {
+		c.i, _ = slices.BinarySearchFunc(c.u, a, func(iv interval, t int64) int { return cmp.Compare(iv.end, t) })
+	} else {
+		for c.i < len(c.u) && c.u[c.i].end < a {
+			c.i++
+		}
+	}
+	c.used, c.lastA = true, a
+	return coveredFrom(c.u, c.i, a, b)
+}
+
 // subtract returns the length of u minus the parts covered by v (both
 // sorted and disjoint).
 func subtract(u, v []interval) int64 {
 	var t int64
+	c := coverCursor{u: v}
 	for _, iv := range u {
-		t += iv.end - iv.start - covered(v, iv.start, iv.end)
+		t += iv.end - iv.start - c.covered(iv.start, iv.end)
 	}
 	return t
 }
 
 // BreakdownOf computes the temporal breakdown of a stage's kernels.
 func BreakdownOf(kernels []Kernel) Breakdown {
-	return breakdown(kernels, classifyAll(kernels), nil)
+	cats, copyEngine := classifyAll(kernels)
+	b, span := breakdownParts(kernels, cats, copyEngine)
+	if len(kernels) == 0 {
+		return b
+	}
+	all := make([]interval, len(kernels))
+	streams := map[string]bool{}
+	for i := range kernels {
+		all[i] = interval{kernels[i].Start, kernels[i].Start + kernels[i].dur()}
+		streams[kernels[i].Stream] = true
+	}
+	b.setBusy(length(union(all)), concurrent(kernels), len(streams), span)
+	return b
 }
 
-// breakdown computes the temporal breakdown. When sw is the sweep of the
-// same kernels, its busy and concurrent times (the same unions) and its
-// name and stream ids are reused instead of recomputed.
-func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
+// setBusy completes a breakdown from breakdownParts with the busy and
+// concurrent times (nanoseconds), the number of streams and the span
+// breakdownParts returned; Analyze takes them from its sweep.
+func (b *Breakdown) setBusy(busy, conc int64, streams int, span int64) {
+	if span < 0 {
+		return // no kernels
+	}
+	b.Streams = streams
+	b.BusyUS = us(busy)
+	b.IdleUS = us(span - busy)
+	b.BusyPct = 100 * ratio(b.BusyUS, b.SpanUS)
+	b.ConcurrentUS = us(conc)
+}
+
+// breakdownParts computes the temporal breakdown but for what setBusy
+// fills, and returns the span in nanoseconds (-1 without kernels).
+// copyEngine holds isCopyEngine of each kernel.
+func breakdownParts(kernels []Kernel, cats []string, copyEngine []bool) (Breakdown, int64) {
 	var b Breakdown
 	n := len(kernels)
 	if n == 0 {
-		return b
+		return b, -1
 	}
 	// The category lists share one backing array, cut by category counts
 	// with communication last; union works in place within each part.
@@ -137,17 +195,7 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	// computing[i]: kernel i counts as computation for the communication
 	// measures (neither communication nor copy-engine work).
 	computing := make([]bool, n)
-	var copyEngineByID []int8 // by sweep name id: 0 unknown, 1 no, 2 yes
-	var copyEngine map[string]bool
-	if sw != nil {
-		copyEngineByID = make([]int8, len(sw.names))
-	} else {
-		copyEngine = map[string]bool{}
-	}
-	var streams map[string]bool
-	if sw == nil {
-		streams = map[string]bool{}
-	}
+	nComputing := 0
 	first, last := kernels[0].Start, kernels[0].Start
 	var sum int64
 	for i := range kernels {
@@ -155,52 +203,17 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 		iv := interval{k.Start, k.Start + k.dur()}
 		first, last = min(first, iv.start), max(last, iv.end)
 		sum += iv.end - iv.start
-		if streams != nil {
-			streams[k.Stream] = true
-		}
 		c := categoryBucket(cats[i])
 		parts[c] = append(parts[c], iv)
 		if cats[i] == Communication {
 			continue
 		}
-		var ce bool
-		if sw != nil {
-			id := sw.nameIDs[i]
-			if copyEngineByID[id] == 0 {
-				copyEngineByID[id] = 1
-				if isCopyEngine(k.Name) {
-					copyEngineByID[id] = 2
-				}
-			}
-			ce = copyEngineByID[id] == 2
-		} else {
-			var ok bool
-			if ce, ok = copyEngine[k.Name]; !ok {
-				ce = isCopyEngine(k.Name)
-				copyEngine[k.Name] = ce
-			}
-		}
-		if !ce {
+		if !copyEngine[i] {
 			computing[i] = true
+			nComputing++
 		}
 	}
 	b.SpanUS = us(last - first)
-	var busy, conc int64
-	if sw != nil {
-		busy, conc = sw.busy, sw.concurrent
-		b.Streams = sw.streams
-	} else {
-		all := make([]interval, n)
-		for i := range kernels {
-			all[i] = interval{kernels[i].Start, kernels[i].Start + kernels[i].dur()}
-		}
-		busy = length(union(all))
-		conc = concurrent(kernels)
-		b.Streams = len(streams)
-	}
-	b.BusyUS = us(busy)
-	b.IdleUS = us(last - first - busy)
-	b.BusyPct = 100 * ratio(b.BusyUS, b.SpanUS)
 	b.KernelTimeUS = us(sum)
 	b.ComputeUS = us(length(union(parts[bucketCompute])))
 	commU := union(parts[bucketComm])
@@ -208,13 +221,10 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 	b.MemoryUS = us(length(union(parts[bucketMemory])))
 	b.OtherUS = us(length(union(parts[bucketOther])))
 
-	// Concurrency: time with two or more streams busy.
-	b.ConcurrentUS = us(conc)
-
 	if len(commU) == 0 {
 		// No communication time: nothing is exposed and there is no
 		// communication kernel to be overlapped.
-		return b
+		return b, last - first
 	}
 	// The parts before communication are no longer needed: the
 	// computation intervals (never communication) fit in their place.
@@ -229,7 +239,7 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 
 	// Comm-comp overlap per communication kernel, against the union of
 	// computation on the other streams.
-	otherStreams := map[string][]interval{}
+	otherStreams := map[string]*coverCursor{}
 	var commSum, overlapped int64
 	for i := range kernels {
 		k := &kernels[i]
@@ -238,22 +248,22 @@ func breakdown(kernels []Kernel, cats []string, sw *sweepResult) Breakdown {
 		}
 		u, ok := otherStreams[k.Stream]
 		if !ok {
-			var ivs []interval
+			ivs := make([]interval, 0, nComputing)
 			for j := range kernels {
 				if computing[j] && kernels[j].Stream != k.Stream {
 					ivs = append(ivs, interval{kernels[j].Start, kernels[j].Start + kernels[j].dur()})
 				}
 			}
-			u = union(ivs)
+			u = &coverCursor{u: union(ivs)}
 			otherStreams[k.Stream] = u
 		}
 		commSum += k.dur()
-		overlapped += covered(u, k.Start, k.End)
+		overlapped += u.covered(k.Start, k.End)
 	}
 	b.CommunicationKernelUS = us(commSum)
 	b.CommunicationOverlappedUS = us(overlapped)
 	b.CommunicationOverlappedPct = 100 * ratio(b.CommunicationOverlappedUS, b.CommunicationKernelUS)
-	return b
+	return b, last - first
 }
 
 // Category buckets of the breakdown.

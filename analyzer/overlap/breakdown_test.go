@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -149,6 +150,37 @@ func TestFormatUS(t *testing.T) {
 	for in, want := range map[float64]string{0: "0.0 us", 999.94: "999.9 us", 1000: "1.00 ms", 123456: "123.46 ms"} {
 		if got := FormatUS(in); got != want {
 			t.Errorf("FormatUS(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// coverCursor finds its place from the previous span; it must give what
+// a plain count gives for spans in any order.
+func TestCoverCursor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	var ivs []interval
+	for i := 0; i < 300; i++ {
+		s := rng.Int64N(10000)
+		ivs = append(ivs, interval{s, s + rng.Int64N(60)})
+	}
+	u := union(ivs)
+	c := coverCursor{u: u}
+	a := int64(0)
+	for i := 0; i < 3000; i++ {
+		if i%7 == 0 {
+			a = rng.Int64N(10100) // now and then back
+		} else {
+			a += rng.Int64N(40)
+		}
+		b := a + rng.Int64N(200)
+		var want int64
+		for _, iv := range u {
+			if lo, hi := max(a, iv.start), min(b, iv.end); hi > lo {
+				want += hi - lo
+			}
+		}
+		if got := c.covered(a, b); got != want {
+			t.Fatalf("span [%d, %d): covered %d, want %d", a, b, got, want)
 		}
 	}
 }

@@ -1,6 +1,10 @@
 package overlap
 
-import "strings"
+import (
+	"runtime"
+	"strings"
+	"sync"
+)
 
 // Overlap categories returned by Classify.
 const (
@@ -170,18 +174,63 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// classifyAll returns the category of every kernel, classifying each
-// distinct name once.
-func classifyAll(kernels []Kernel) []string {
-	cache := map[string]string{}
-	cats := make([]string, len(kernels))
-	for i, k := range kernels {
-		c, ok := cache[k.Name]
-		if !ok {
-			c = Classify(k.Name)
-			cache[k.Name] = c
-		}
-		cats[i] = c
+// classifyAll returns the category of every kernel and whether it is
+// copy-engine work (isCopyEngine), classifying each distinct name once
+// per range; large stages are cut into ranges classified on GOMAXPROCS
+// goroutines.
+func classifyAll(kernels []Kernel) (cats []string, copyEngine []bool) {
+	n := len(kernels)
+	cats, copyEngine = make([]string, n), make([]bool, n)
+	parts := min(runtime.GOMAXPROCS(0), n/minClassifyRange)
+	if parts < 2 {
+		classifyRange(kernels, cats, copyEngine)
+		return cats, copyEngine
 	}
-	return cats
+	var wg sync.WaitGroup
+	for r := range parts {
+		lo, hi := r*n/parts, (r+1)*n/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			classifyRange(kernels[lo:hi], cats[lo:hi], copyEngine[lo:hi])
+		}()
+	}
+	wg.Wait()
+	return cats, copyEngine
+}
+
+// minClassifyRange is the fewest kernels classifyAll gives a goroutine.
+const minClassifyRange = 16384
+
+// classifyRange fills cats and copyEngine for kernels (same lengths).
+func classifyRange(kernels []Kernel, cats []string, copyEngine []bool) {
+	type class struct {
+		cat string
+		ce  bool
+	}
+	cache := map[string]class{}
+	// A few names alternate (a decode step's kernels): recent is a small
+	// cache in front of the map, cheaper than hashing names.
+	var recent [64]struct {
+		name string
+		c    class
+		ok   bool
+	}
+	var last class
+	for i := range kernels {
+		name := kernels[i].Name
+		if i == 0 || name != kernels[i-1].Name {
+			slot := &recent[nameSlot(name)]
+			if !slot.ok || slot.name != name {
+				c, ok := cache[name]
+				if !ok {
+					c = class{Classify(name), isCopyEngine(name)}
+					cache[name] = c
+				}
+				slot.name, slot.c, slot.ok = name, c, true
+			}
+			last = slot.c
+		}
+		cats[i], copyEngine[i] = last.cat, last.ce
+	}
 }

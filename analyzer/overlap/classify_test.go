@@ -87,3 +87,20 @@ func TestStripTemplateArgs(t *testing.T) {
 		}
 	}
 }
+
+// classifyAll cuts large stages into ranges classified on several
+// goroutines; every kernel must get Classify's category and
+// isCopyEngine's answer for its name.
+func TestClassifyAllLarge(t *testing.T) {
+	names := []string{"ncclKernel_AllReduce", "Memcpy DtoD", "gemm_bf16", "silu_kernel", "mystery", "Memset (Device)"}
+	kernels := make([]Kernel, 5*minClassifyRange+7)
+	for i := range kernels {
+		kernels[i].Name = names[(i/3+i%5)%len(names)]
+	}
+	cats, ce := classifyAll(kernels)
+	for i, k := range kernels {
+		if cats[i] != Classify(k.Name) || ce[i] != isCopyEngine(k.Name) {
+			t.Fatalf("kernel %d (%s): %s %v, want %s %v", i, k.Name, cats[i], ce[i], Classify(k.Name), isCopyEngine(k.Name))
+		}
+	}
+}

@@ -105,7 +105,8 @@ func (r Row) FormalSignal() string {
 
 // selectRows picks the headroom and low-roi-hidden rows (spec §9.4), with
 // the share cut applied before the per-verdict top 5 and the limit last.
-func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Row {
+// sid holds each kernel's stream id (see sweepResult.sid).
+func selectRows(kernels []Kernel, cats []string, sid []int, res *Result, opts Options) []Row {
 	share := func(f *Family) float64 { return 100 * ratio(f.TotalUS, res.BusyUS) }
 	eligible := func(f *Family) bool { return f.TotalUS >= minFamilyUS && share(f) >= MinSharePct }
 
@@ -135,15 +136,12 @@ func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Ro
 		headroom = headroom[:maxRowsPerVerdict]
 	}
 
-	nb := neighbours(kernels)
 	famOf := map[string]*Family{}
 	for i := range res.Families {
 		famOf[res.Families[i].Name] = &res.Families[i]
 	}
-	rows := []Row{}
 	seen := map[string]bool{}
 	for _, f := range headroom {
-		rows = append(rows, makeRow(f, VerdictHeadroom, share(f), kernels, cats, nb, famOf))
 		seen[f.Name] = true
 	}
 
@@ -171,8 +169,21 @@ func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Ro
 	if len(hidden) > maxRowsPerVerdict {
 		hidden = hidden[:maxRowsPerVerdict]
 	}
+	// The rows' representatives' stream neighbours, all in one scan.
+	reps := make([]int, 0, len(headroom)+len(hidden))
+	for _, f := range headroom {
+		reps = append(reps, f.Representative)
+	}
 	for _, f := range hidden {
-		rows = append(rows, makeRow(f, VerdictLowROIHidden, share(f), kernels, cats, nb, famOf))
+		reps = append(reps, f.Representative)
+	}
+	nbs := neighboursOf(kernels, sid, reps)
+	rows := []Row{}
+	for j, f := range headroom {
+		rows = append(rows, makeRow(f, VerdictHeadroom, share(f), kernels, cats, nbs[j], famOf))
+	}
+	for j, f := range hidden {
+		rows = append(rows, makeRow(f, VerdictLowROIHidden, share(f), kernels, cats, nbs[len(headroom)+j], famOf))
 	}
 	if opts.Limit > 0 && len(rows) > opts.Limit {
 		rows = rows[:opts.Limit]
@@ -182,8 +193,9 @@ func selectRows(kernels []Kernel, cats []string, res *Result, opts Options) []Ro
 
 // makeRow fills one row: numbers from the family, dependency signal from
 // the representative kernel's neighbours, then priority and recommendation.
+// nb holds the representative's stream neighbours (see neighboursOf).
 func makeRow(f *Family, verdict string, share float64, kernels []Kernel, cats []string,
-	nb [][2]int, famOf map[string]*Family) Row {
+	nb [2]int, famOf map[string]*Family) Row {
 	r := Row{
 		Verdict:           verdict,
 		Kernel:            f.Name,
@@ -236,35 +248,54 @@ func priority(verdict, category, risk string, share float64) (string, string) {
 	return "P4", "skip"
 }
 
-// neighbours returns, per kernel index, the indexes of the previous and
-// next kernel on its stream (ordered by start, end, index); -1 at the ends.
-func neighbours(kernels []Kernel) [][2]int {
-	byStream := map[string][]int{}
-	for i, k := range kernels {
-		byStream[k.Stream] = append(byStream[k.Stream], i)
+// kernelBefore reports whether kernel a orders before kernel b on a
+// stream: by start, end, then index.
+func kernelBefore(kernels []Kernel, a, b int) bool {
+	ka, kb := &kernels[a], &kernels[b]
+	if ka.Start != kb.Start {
+		return ka.Start < kb.Start
 	}
-	nb := make([][2]int, len(kernels))
-	for _, idx := range byStream {
-		slices.SortFunc(idx, func(a, b int) int {
-			if c := cmp.Compare(kernels[a].Start, kernels[b].Start); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(kernels[a].End, kernels[b].End); c != 0 {
-				return c
-			}
-			return cmp.Compare(a, b)
-		})
-		for p, i := range idx {
-			nb[i] = [2]int{-1, -1}
-			if p > 0 {
-				nb[i][0] = idx[p-1]
-			}
-			if p+1 < len(idx) {
-				nb[i][1] = idx[p+1]
+	if ka.End != kb.End {
+		return ka.End < kb.End
+	}
+	return a < b
+}
+
+// neighboursOf returns, for each kernel of reps, the indexes of the
+// previous and next kernel on its stream in the order of kernelBefore (-1
+// at the stream's ends), all in one scan of the kernels; sid holds each
+// kernel's stream id (see sweepResult.sid). Only the few
+// rows' representatives need neighbours, so this costs less than ordering
+// every stream.
+func neighboursOf(kernels []Kernel, sid []int, reps []int) [][2]int {
+	out := make([][2]int, len(reps))
+	repsOf := map[int][]int{} // stream id -> positions in reps
+	for r, i := range reps {
+		out[r] = [2]int{-1, -1}
+		repsOf[sid[i]] = append(repsOf[sid[i]], r)
+	}
+	if len(reps) == 0 {
+		return out
+	}
+	byStream := make([][]int, slices.Max(sid)+1)
+	for s, rs := range repsOf {
+		byStream[s] = rs
+	}
+	for j := range kernels {
+		for _, r := range byStream[sid[j]] {
+			i, nb := reps[r], &out[r]
+			switch {
+			case j == i:
+			case kernelBefore(kernels, j, i):
+				if nb[0] < 0 || kernelBefore(kernels, nb[0], j) {
+					nb[0] = j
+				}
+			case nb[1] < 0 || kernelBefore(kernels, j, nb[1]):
+				nb[1] = j
 			}
 		}
 	}
-	return nb
+	return out
 }
 
 type depResult struct {
@@ -277,7 +308,10 @@ type depResult struct {
 // at most max(2, min(20, 0.15×duration)) µs; a tight side is risky when the
 // neighbour shares the scope family (same path or function) or the launch
 // op, or its category pairs like a producer/consumer with the kernel's.
-func depSignal(i int, kernels []Kernel, cats []string, nb [][2]int, famOf map[string]*Family) depResult {
+//
+// nb holds the kernel's previous and next kernel on its stream (see
+// neighboursOf).
+func depSignal(i int, kernels []Kernel, cats []string, nb [2]int, famOf map[string]*Family) depResult {
 	cur := kernels[i]
 	curScope := scopeOf(cur, famOf)
 	curOp := launchOpOf(cur, famOf)
@@ -297,7 +331,7 @@ func depSignal(i int, kernels []Kernel, cats []string, nb [][2]int, famOf map[st
 		unclear = tight && !risk && (curScope == Unmapped || scope == Unmapped)
 		return tight, risk, unclear, n
 	}
-	p, nx := nb[i][0], nb[i][1]
+	p, nx := nb[0], nb[1]
 	var prevGap, nextGap int64
 	if p >= 0 {
 		prevGap = cur.Start - kernels[p].End

@@ -1,8 +1,12 @@
 package overlap
 
 import (
+	"cmp"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -123,7 +127,8 @@ func TestDepSignal(t *testing.T) {
 			for i, kk := range tt.kernels {
 				cats[i] = Classify(kk.Name)
 			}
-			got := depSignal(tt.center, tt.kernels, cats, neighbours(tt.kernels), famOf)
+			nb := neighboursOf(tt.kernels, streamIDs(tt.kernels), []int{tt.center})[0]
+			got := depSignal(tt.center, tt.kernels, cats, nb, famOf)
 			if got.signal != tt.want {
 				t.Errorf("signal = %q, want %q (prev %+v, next %+v)", got.signal, tt.want, got.prev, got.next)
 			}
@@ -251,4 +256,65 @@ func TestRowJSONFields(t *testing.T) {
 	if m["priority"] != "P1" || m["verdict"] != "headroom" || m["dep_risk"] != "low" {
 		t.Errorf("row JSON = %s", data)
 	}
+}
+
+// neighboursOf scans the kernels once for all representatives; it must
+// agree with ordering every stream by (start, end, index).
+func TestNeighboursMatchOrderedStreams(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var kernels []Kernel
+	for i := 0; i < 300; i++ {
+		start := rng.Int64N(50)
+		kernels = append(kernels, Kernel{Name: "k", Stream: strconv.Itoa(rng.IntN(4)), Start: start, End: start + rng.Int64N(5)})
+	}
+	sid := streamIDs(kernels)
+	byStream := map[string][]int{}
+	for i, k := range kernels {
+		byStream[k.Stream] = append(byStream[k.Stream], i)
+	}
+	want := make([][2]int, len(kernels))
+	for _, idx := range byStream {
+		slices.SortFunc(idx, func(a, b int) int {
+			if c := cmp.Compare(kernels[a].Start, kernels[b].Start); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(kernels[a].End, kernels[b].End); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		for p, i := range idx {
+			want[i] = [2]int{-1, -1}
+			if p > 0 {
+				want[i][0] = idx[p-1]
+			}
+			if p+1 < len(idx) {
+				want[i][1] = idx[p+1]
+			}
+		}
+	}
+	all := make([]int, len(kernels))
+	for i := range all {
+		all[i] = i
+	}
+	for _, reps := range [][]int{all, {0}, {17, 3, 17, 250}, nil} {
+		for r, got := range neighboursOf(kernels, sid, reps) {
+			if got != want[reps[r]] {
+				t.Fatalf("neighboursOf(%v): kernel %d: %v, want %v", reps, reps[r], got, want[reps[r]])
+			}
+		}
+	}
+}
+
+// streamIDs numbers the kernels' streams as the sweep does.
+func streamIDs(kernels []Kernel) []int {
+	ids := map[string]int{}
+	sid := make([]int, len(kernels))
+	for i, k := range kernels {
+		if _, ok := ids[k.Stream]; !ok {
+			ids[k.Stream] = len(ids)
+		}
+		sid[i] = ids[k.Stream]
+	}
+	return sid
 }
