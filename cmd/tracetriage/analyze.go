@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/tracetriage/tracetriage/analyzer"
@@ -39,6 +40,8 @@ Flags:
   --timeline                ASCII timeline around the top overlap candidate
   --pid-substring S         overlap analysis only: the busiest GPU process
                             whose pid contains S (the kernel table ignores it)
+  --cpuprofile FILE         write a Go CPU profile of the analysis to FILE
+                            (for performance reports; scripts/pgo.sh uses it)
 
 Live capture (profile a running server, then analyse its trace):
   --url URL                 single-trace mode: SGLang, vLLM or TensorRT-LLM server
@@ -70,6 +73,7 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 		fuseCat   = fs.String("fuse-catalog", "", "extra fusion patterns (YAML)")
 		timeline  = fs.Bool("timeline", false, "ASCII timeline around the top overlap candidate")
 		pidSub    = fs.String("pid-substring", "", "overlap analysis: the busiest GPU process whose id contains this")
+		cpuProf   = fs.String("cpuprofile", "", "write a Go CPU profile of the analysis to this file")
 	)
 	capture := addCaptureFlags(fs)
 	fs.Usage = func() {} // -h prints analyzeUsage to stdout; errors are one line
@@ -130,7 +134,14 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 	if prog != nil {
 		opts.Progress = prog.report
 	}
+	stopProfile, err := startCPUProfile(*cpuProf)
+	if err != nil {
+		return err
+	}
 	doc, err := analyzer.Analyze(ctx, opts)
+	if perr := stopProfile(); err == nil && perr != nil {
+		err = perr
+	}
 	if prog != nil {
 		prog.done()
 	}
@@ -151,6 +162,29 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 		f = render.TriageFormatMarkdown
 	}
 	return render.Triage(io.out, doc, render.TriageOptions{Format: f, KernelTableLimit: *kLimit})
+}
+
+// startCPUProfile starts writing a CPU profile to path (nothing when path
+// is empty) and returns the function that stops it and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %w", path, err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("--cpuprofile %s: %w", path, err)
+		}
+		return nil
+	}, nil
 }
 
 // progress prints how much of a trace has been read, on one rewritten

@@ -118,6 +118,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"stray argument", []string{"analyze", fixture}, 2, []string{"--input"}},
 		{"missing fuse catalog", []string{"analyze", "--input", fixture, "--fuse-catalog", "/nonexistent/x.yaml"}, 1, []string{"/nonexistent/x.yaml"}},
 		{"invalid fuse catalog", []string{"analyze", "--input", fixture, "--fuse-catalog", badCatalog}, 1, []string{badCatalog}},
+		{"cpuprofile in a missing directory", []string{"analyze", "--input", fixture, "--cpuprofile", "/nonexistent/cpu.pprof"}, 1, []string{"--cpuprofile", "/nonexistent/cpu.pprof"}},
 		{"missing file", []string{"analyze", "--input", "/nonexistent/trace.json"}, 1, []string{"/nonexistent/trace.json", "not found"}},
 		{"truncated gzip", []string{"analyze", "--input", truncated}, 1, []string{truncated, "truncated"}},
 		{"invalid JSON", []string{"analyze", "--input", invalid}, 1, []string{invalid, "invalid JSON at byte offset"}},
@@ -195,5 +196,21 @@ func TestAnalyzeTimelineAndOverlap(t *testing.T) {
 	overlap := out[strings.Index(out, "Overlap Opportunity Table"):strings.Index(out, "Fuse Opportunity Table")]
 	if n := len(regexp.MustCompile(`(?m)^\| P\d \|`).FindAllString(overlap, -1)); n != 2 { // one row per stage
 		t.Errorf("%d overlap rows with --overlap-table-limit 1:\n%s", n, overlap)
+	}
+}
+
+// --cpuprofile writes a profile that go tool pprof reads (gzipped protobuf).
+func TestAnalyzeCPUProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cpu.pprof")
+	code, out, errOut := runAnalyzeCLI(t, "analyze", "--input", fixture, "--cpuprofile", path)
+	if code != 0 || !strings.Contains(out, "Kernel Table") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 2 || data[0] != 0x1f || data[1] != 0x8b {
+		t.Fatalf("profile of %d bytes is not a gzipped pprof profile", len(data))
 	}
 }
