@@ -16,6 +16,9 @@ func FuzzLoad(f *testing.F) {
 		f.Add([]byte(tc.text), uint8(0))
 	}
 	f.Add(kinetoText(40), uint8(13))
+	// Kineto's head with an escaped name, a string pid and a duplicate ph:
+	// each must leave the literal head path for the member loop.
+	f.Add([]byte("{\"traceEvents\": [\n  {\n    \"ph\": \"X\", \"cat\": \"kernel\", \"name\": \"k\\u0031\", \"pid\": 0, \"tid\": 7,\n    \"ts\": 1.5, \"dur\": 2, \"ph\": \"i\",\n    \"args\": {\"stream\": 7}\n  },\n  {\n    \"ph\": \"X\", \"cat\": \"kernel\", \"name\": \"k\", \"pid\": \"0\", \"tid\": 7,\n    \"ts\": 2, \"dur\": 1\n  }\n]}"), uint8(0))
 	f.Add([]byte("[\n  {\"ph\": \"X\"},\n  {\"ph\": \"M\"}\n]"), uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, blk uint8) {
 		b := NewBuilder("p")

@@ -547,11 +547,95 @@ func (s *eventScanner) value(b []byte, i int, dst *[]byte) (end int, generic, ok
 func (s *eventScanner) event(b []byte, i int) (end int, generic, ok bool) {
 	s.ev = RawEvent{}
 	s.scratch = s.scratch[:0]
-	var seen uint32
+	if j, seen := s.kinetoHead(b, i); j > 0 {
+		// After dur: the rest of the members, or the end.
+		j = skipWS(b, j)
+		if j < len(b) && b[j] == '}' {
+			return j + 1, false, true
+		}
+		if j >= len(b) || b[j] != ',' {
+			return j, false, false
+		}
+		return s.members(b, skipWS(b, j+1), seen)
+	}
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, false, true
 	}
+	return s.members(b, i, 0)
+}
+
+// The first two lines of an "X" event as Kineto writes them, up to the
+// values: `{`, then `"ph": "X", "cat": …, "name": …, "pid": …, "tid": …,`
+// and `"ts": …, "dur": …` on the next line.
+const (
+	kinetoHeadStart = "{\n    \"ph\": \"X\", \"cat\": \""
+	kinetoName      = ", \"name\": \""
+	kinetoPID       = ", \"pid\": "
+	kinetoTID       = ", \"tid\": "
+	kinetoTS        = ",\n    \"ts\": "
+	kinetoDur       = ", \"dur\": "
+)
+
+// kinetoHead reads the members ph, cat, name, pid, tid, ts and dur of the
+// event at b[i] == '{' when they are written exactly as Kineto writes them
+// (strings without escapes, numeric pid, tid, ts and dur), comparing the
+// text between the values as a whole instead of scanning it token by
+// token. It fills s.ev as the member loop would and returns the position
+// after dur's value and the members' bits, or 0 when the event is written
+// any other way (the member loop then reads it from the start).
+func (s *eventScanner) kinetoHead(b []byte, i int) (int, uint32) {
+	j := i + len(kinetoHeadStart)
+	if j > len(b) || string(b[i:j]) != kinetoHeadStart {
+		return 0, 0
+	}
+	ev := &s.ev
+	ph := j - len(`X", "cat": "`)
+	ev.Ph = b[ph : ph+1]
+	var ok bool
+	if ev.Cat, j, ok = plainString(b, j-1); !ok || !hasAt(b, j, kinetoName) {
+		return 0, 0
+	}
+	if ev.Name, j, ok = plainString(b, j+len(kinetoName)-1); !ok {
+		return 0, 0
+	}
+	for _, f := range [...]struct {
+		sep string
+		dst *[]byte
+	}{{kinetoPID, &ev.PID}, {kinetoTID, &ev.TID}, {kinetoTS, &ev.TS}, {kinetoDur, &ev.Dur}} {
+		if !hasAt(b, j, f.sep) {
+			return 0, 0
+		}
+		j += len(f.sep)
+		if j >= len(b) || (b[j] != '-' && b[j]-'0' > 9) {
+			return 0, 0
+		}
+		end, ok := scanNumber(b, j)
+		if !ok {
+			return 0, 0
+		}
+		*f.dst, j = b[j:end], end
+	}
+	return j, fPh | fCat | fName | fPID | fTID | fTS | fDur
+}
+
+// plainString scans the string at b[i] == '"' and returns its contents,
+// the position after it, and false when it holds escapes or is invalid.
+func plainString(b []byte, i int) ([]byte, int, bool) {
+	end, esc, ok := scanString(b, i)
+	if !ok || esc {
+		return nil, 0, false
+	}
+	return b[i+1 : end-1], end, true
+}
+
+func hasAt(b []byte, i int, lit string) bool {
+	return i+len(lit) <= len(b) && string(b[i:i+len(lit)]) == lit
+}
+
+// members scans the members of an event object from b[i], the start of a
+// key, into s.ev; seen holds the bits of the members already read.
+func (s *eventScanner) members(b []byte, i int, seen uint32) (end int, generic, ok bool) {
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return i, generic, false
