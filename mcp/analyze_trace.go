@@ -25,7 +25,7 @@ const (
 // AnalyzeTraceInput is the input of analyze_trace.
 type AnalyzeTraceInput struct {
 	Input        string   `json:"input,omitempty" jsonschema:"trace file (.json or .json.gz) or torch.profiler output directory; relative paths start at the first allowed root. Give either input or both mapping_input and formal_input"`
-	MappingInput string   `json:"mapping_input,omitempty" jsonschema:"two-trace mode: trace or directory captured with CUDA graphs off, whose Python stacks locate the kernels"`
+	MappingInput string   `json:"mapping_input,omitempty" jsonschema:"two-trace mode: trace or directory captured with CUDA graphs off, or recorded while the graphs were captured, whose Python stacks locate the kernels of formal_input"`
 	FormalInput  string   `json:"formal_input,omitempty" jsonschema:"two-trace mode: trace or directory of the real serving configuration, which supplies the timings"`
 	Framework    string   `json:"framework,omitempty" jsonschema:"auto (default), sglang, vllm or trtllm"`
 	Stage        string   `json:"stage,omitempty" jsonschema:"only this stage: extend, decode or all (default: every stage found)"`
