@@ -13,7 +13,8 @@ import (
 // fuzzTrace builds a trace from bytes: each 8-byte record is one event
 // whose kind, times, ids and names come from the bytes, so the fuzzer
 // explores overlapping frames, shared and missing correlation ids, graph
-// launches and odd annotation windows.
+// launches, graph captures (nameless launches between capture marks, named
+// by the order of replayed kernels) and odd annotation windows.
 func fuzzTrace(data []byte) *trace.Trace {
 	t := &trace.Trace{Strings: trace.NewStrings(), ThreadNames: map[trace.ThreadKey]trace.Str{}, ProcessNames: map[trace.Str]trace.Str{}}
 	s := t.Strings
@@ -30,7 +31,7 @@ func fuzzTrace(data []byte) *trace.Trace {
 		dur := int64(b[3]) * 100
 		id := int64(b[4] % 16)
 		tid := s.InternString(string('a' + rune(b[5]%3)))
-		switch b[0] % 5 {
+		switch b[0] % 6 {
 		case 0:
 			if dur == 0 {
 				dur = 1
@@ -52,6 +53,8 @@ func fuzzTrace(data []byte) *trace.Trace {
 		case 4:
 			t.Annotations = append(t.Annotations, trace.Annotation{TS: ts, Dur: dur, Name: s.InternString(anns[int(b[6])%len(anns)]),
 				PID: pids[0], TID: tid, ExternalID: id - 8, GPU: b[7]%2 == 0})
+		case 5:
+			t.Captures = append(t.Captures, trace.CaptureMark{TS: ts, PID: pids[0], TID: tid, Begin: b[6]%2 == 0})
 		}
 	}
 	return t
