@@ -117,7 +117,7 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 		doc.Mode = ModeTwo
 		formalIn = opts.FormalInput
 	}
-	evidence := frameworkEvidence{}
+	evidence, mappingEvidence := frameworkEvidence{}, frameworkEvidence{}
 	formal, formalArgs, err := loadInput(ctx, formalIn, opts, evidence, &doc.Warnings)
 	if err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	var mapping []loaded
 	var mappingArgs *trace.ServerArgs
 	if two {
-		if mapping, mappingArgs, err = loadInput(ctx, opts.MappingInput, opts, evidence, &doc.Warnings); err != nil {
+		if mapping, mappingArgs, err = loadInput(ctx, opts.MappingInput, opts, mappingEvidence, &doc.Warnings); err != nil {
 			return nil, err
 		}
 	}
@@ -144,6 +144,9 @@ func Analyze(ctx context.Context, opts Options) (*Document, error) {
 	}
 	if fw == FrameworkAuto {
 		fw = evidence.decide()
+		if two {
+			fw = decideTwo(doc, evidence, mappingEvidence)
+		}
 	}
 	doc.Framework = fw
 

@@ -11,14 +11,24 @@ const SchemaVersion = 1
 // front-end (CLI text and JSON, MCP structured content, LSP hovers).
 // Times are microseconds, shares are percentages (0-100).
 type Document struct {
-	SchemaVersion int      `json:"schema_version"`
-	Tool          Tool     `json:"tool"`
-	Mode          string   `json:"mode"` // "single-trace" or "mapping-formal"
-	Framework     string   `json:"framework"`
-	Model         string   `json:"model,omitempty"`
-	Inputs        Inputs   `json:"inputs"`
-	Stages        []Stage  `json:"stages"`
-	Warnings      []string `json:"warnings"`
+	SchemaVersion int    `json:"schema_version"`
+	Tool          Tool   `json:"tool"`
+	Mode          string `json:"mode"` // "single-trace" or "mapping-formal"
+	Framework     string `json:"framework"`
+	// Frameworks is set in two-trace mode when the mapping and the formal
+	// traces show different frameworks (each decided from its own
+	// evidence); Framework is then the formal one.
+	Frameworks *TwoFrameworks `json:"frameworks,omitempty"`
+	Model      string         `json:"model,omitempty"`
+	Inputs     Inputs         `json:"inputs"`
+	Stages     []Stage        `json:"stages"`
+	Warnings   []string       `json:"warnings"`
+}
+
+// TwoFrameworks names the framework of each input of a two-trace analysis.
+type TwoFrameworks struct {
+	Mapping string `json:"mapping"`
+	Formal  string `json:"formal"`
 }
 
 // Tool names the program that wrote the document.

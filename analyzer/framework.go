@@ -227,3 +227,22 @@ func (e frameworkEvidence) decide() string {
 	}
 	return FrameworkUnknown
 }
+
+// decideTwo decides the framework of a two-trace analysis: the formal
+// trace's when the two inputs show different frameworks (doc.Frameworks
+// then names both, as the reference's "Mapping framework"/"Formal
+// framework" lines do), else the one their evidence together shows.
+func decideTwo(doc *Document, formal, mapping frameworkEvidence) string {
+	ff, mf := formal.decide(), mapping.decide()
+	if ff != FrameworkUnknown && mf != FrameworkUnknown && ff != mf {
+		doc.Frameworks = &TwoFrameworks{Mapping: mf, Formal: ff}
+		return ff
+	}
+	both := frameworkEvidence{}
+	for _, e := range []frameworkEvidence{formal, mapping} {
+		for k, v := range e {
+			both[k] += v
+		}
+	}
+	return both.decide()
+}

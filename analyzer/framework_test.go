@@ -1,6 +1,9 @@
 package analyzer
 
 import (
+	"context"
+	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/tracetriage/tracetriage/analyzer/trace"
@@ -55,5 +58,32 @@ func TestFrameworkEvidence(t *testing.T) {
 	ev.addTrace(traceWithFrames("vllm/a.py(1): f"))
 	if got := ev.decide(); got != FrameworkSGLang {
 		t.Errorf("sglang server args: got %q", got)
+	}
+}
+
+// Two traces of different frameworks: each is named, and the formal one
+// decides the document's framework (triage-behaviour.md §11).
+func TestTwoTraceFrameworks(t *testing.T) {
+	data := filepath.Join("..", "testdata")
+	sgl := filepath.Join(data, "sglang-decode-small.json.gz")
+	vllm := filepath.Join(data, "vllm-extend-small.json.gz")
+	tests := []struct {
+		mapping, formal string
+		want            string
+		both            *TwoFrameworks
+	}{
+		{sgl, vllm, FrameworkVLLM, &TwoFrameworks{Mapping: FrameworkSGLang, Formal: FrameworkVLLM}},
+		{vllm, sgl, FrameworkSGLang, &TwoFrameworks{Mapping: FrameworkVLLM, Formal: FrameworkSGLang}},
+		{sgl, sgl, FrameworkSGLang, nil},
+	}
+	for _, tc := range tests {
+		doc, err := Analyze(context.Background(), Options{MappingInput: tc.mapping, FormalInput: tc.formal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Framework != tc.want || !reflect.DeepEqual(doc.Frameworks, tc.both) {
+			t.Errorf("%s + %s: framework %q, frameworks %+v; want %q, %+v",
+				filepath.Base(tc.mapping), filepath.Base(tc.formal), doc.Framework, doc.Frameworks, tc.want, tc.both)
+		}
 	}
 }

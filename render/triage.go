@@ -60,7 +60,12 @@ func Triage(w io.Writer, doc *analyzer.Document, opts TriageOptions) error {
 
 	add(heading(1, "Triage View"))
 	add(field("Mode: " + doc.Mode))
-	add(field("Framework: " + analyzer.FrameworkDisplayName(doc.Framework)))
+	if fw := doc.Frameworks; fw != nil {
+		add(field("Mapping framework: " + analyzer.FrameworkDisplayName(fw.Mapping)))
+		add(field("Formal framework: " + analyzer.FrameworkDisplayName(fw.Formal)))
+	} else {
+		add(field("Framework: " + analyzer.FrameworkDisplayName(doc.Framework)))
+	}
 	if doc.Mode == analyzer.ModeTwo {
 		add(field("Mapping traces: " + strings.Join(doc.Inputs.Mapping, ", ")))
 		add(field("Formal traces: " + strings.Join(doc.Inputs.Formal, ", ")))

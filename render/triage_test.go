@@ -144,3 +144,24 @@ func TestTriageEdgeCases(t *testing.T) {
 		t.Error("unknown format accepted")
 	}
 }
+
+// Two traces of different frameworks print one line each instead of
+// "Framework:" (triage-behaviour.md §11), in text and Markdown.
+func TestTriageTwoFrameworks(t *testing.T) {
+	doc := triageFixtureDoc(t)
+	doc.Mode = analyzer.ModeTwo
+	doc.Inputs.Mapping = []string{"eager.json"}
+	doc.Frameworks = &analyzer.TwoFrameworks{Mapping: analyzer.FrameworkSGLang, Formal: analyzer.FrameworkVLLM}
+	for format, want := range map[string]string{
+		TriageFormatText:     "Mode: mapping-formal\nMapping framework: SGLang\nFormal framework: vLLM\nMapping traces: eager.json\n",
+		TriageFormatMarkdown: "- Mapping framework: SGLang\n- Formal framework: vLLM\n",
+	} {
+		var buf bytes.Buffer
+		if err := Triage(&buf, doc, TriageOptions{Format: format}); err != nil {
+			t.Fatal(err)
+		}
+		if text := buf.String(); !strings.Contains(text, want) || strings.Contains(text, "\nFramework:") || strings.Contains(text, "- Framework:") {
+			t.Errorf("format %v: header lacks %q or still has a Framework line:\n%s", format, want, text[:min(len(text), 300)])
+		}
+	}
+}
