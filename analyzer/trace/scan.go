@@ -278,6 +278,51 @@ func skipObject(b []byte, i, depth int) (int, bool) {
 	}
 }
 
+// The rest of a flow event after its "ph" value, as Kineto writes it:
+// `, "id": N, "pid": N, "tid": N, "ts": N,` then `"cat": "ac2g", "name":
+// "ac2g"` on the next line, `, "bp": "e"` on flow ends, and the close.
+const (
+	flowID    = ", \"id\": "
+	flowPID   = ", \"pid\": "
+	flowTID   = ", \"tid\": "
+	flowTS    = ", \"ts\": "
+	flowCat   = ",\n    \"cat\": \"ac2g\", \"name\": \"ac2g\""
+	flowBP    = ", \"bp\": \"e\""
+	flowClose = "\n  }"
+)
+
+// skipKinetoFlow validates the rest of a flow event from b[i], just after
+// its "ph" value, when it is written exactly as Kineto writes it (numeric
+// id, pid, tid and ts), comparing the text between the values as a whole;
+// it returns the position after the closing '}', or false for any other
+// spelling (skipObjectRest then scans it).
+func skipKinetoFlow(b []byte, i int) (int, bool) {
+	for _, sep := range [...]string{flowID, flowPID, flowTID, flowTS} {
+		if !hasAt(b, i, sep) {
+			return 0, false
+		}
+		i += len(sep)
+		if i >= len(b) || b[i] != '-' && b[i]-'0' > 9 {
+			return 0, false
+		}
+		var ok bool
+		if i, ok = scanNumber(b, i); !ok {
+			return 0, false
+		}
+	}
+	if !hasAt(b, i, flowCat) {
+		return 0, false
+	}
+	i += len(flowCat)
+	if hasAt(b, i, flowBP) {
+		i += len(flowBP)
+	}
+	if !hasAt(b, i, flowClose) {
+		return 0, false
+	}
+	return i + len(flowClose), true
+}
+
 // skipObjectRest scans the rest of an object at depth 1 from b[i], just
 // after one of its values: the remaining members and the closing '}'.
 func skipObjectRest(b []byte, i int) (int, bool) {
@@ -699,6 +744,9 @@ func (s *eventScanner) members(b []byte, i int, seen uint32) (end int, generic, 
 					// counts it, and the general extractor, which keeps
 					// the first of duplicate keys, would see the same
 					// ph. The rest needs only validating.
+					if end, ok := skipKinetoFlow(b, i); ok {
+						return end, false, true
+					}
 					end, ok := skipObjectRest(b, i)
 					return end, false, ok
 				}
