@@ -456,9 +456,30 @@ const (
 	awPython   = '"' | 'P'<<8 | 'y'<<16 | 't'<<24 | 'h'<<32 | 'o'<<40 | 'n'<<48 | ' '<<56
 )
 
+// Args keys Kineto writes that the analysis skips, recognised the same way
+// so that their key is not scanned as a string: `"key":` as one word (with
+// the space after the colon for the shorter ones) plus the rest of the key.
+const (
+	awQueued    = '"' | 'q'<<8 | 'u'<<16 | 'e'<<24 | 'u'<<32 | 'e'<<40 | 'd'<<48 | '"'<<56
+	awDevice    = '"' | 'd'<<8 | 'e'<<16 | 'v'<<24 | 'i'<<32 | 'c'<<40 | 'e'<<48 | '"'<<56
+	awContext   = '"' | 'c'<<8 | 'o'<<16 | 'n'<<24 | 't'<<32 | 'e'<<40 | 'x'<<48 | 't'<<56
+	awEvIdx     = '"' | 'E'<<8 | 'v'<<16 | ' '<<24 | 'I'<<32 | 'd'<<40 | 'x'<<48 | '"'<<56
+	awRecord    = '"' | 'R'<<8 | 'e'<<16 | 'c'<<24 | 'o'<<32 | 'r'<<40 | 'd'<<48 | ' '<<56
+	awRegs      = '"' | 'r'<<8 | 'e'<<16 | 'g'<<24 | 'i'<<32 | 's'<<40 | 't'<<48 | 'e'<<56
+	awBlock     = '"' | 'b'<<8 | 'l'<<16 | 'o'<<24 | 'c'<<32 | 'k'<<40 | '"'<<48 | ':'<<56
+	awShared    = '"' | 's'<<8 | 'h'<<16 | 'a'<<24 | 'r'<<32 | 'e'<<40 | 'd'<<48 | ' '<<56
+	awBlocksPer = '"' | 'b'<<8 | 'l'<<16 | 'o'<<24 | 'c'<<32 | 'k'<<40 | 's'<<48 | ' '<<56
+	awWarps     = '"' | 'w'<<8 | 'a'<<16 | 'r'<<24 | 'p'<<32 | 's'<<40 | ' '<<48 | 'p'<<56
+	awOccupancy = '"' | 'e'<<8 | 's'<<16 | 't'<<24 | '.'<<32 | ' '<<40 | 'a'<<48 | 'c'<<56
+	awCbid      = '"' | 'c'<<8 | 'b'<<16 | 'i'<<24 | 'd'<<32 | '"'<<40 | ':'<<48 | ' '<<56
+	awGrid      = '"' | 'g'<<8 | 'r'<<16 | 'i'<<24 | 'd'<<32 | '"'<<40 | ':'<<48 | ' '<<56
+)
+
 // knownArg is knownKey for the args keys "External id", "correlation",
 // "stream", "Python id" and "Python parent id": it returns the slot, the
 // bit and the length of `"key":`, or n == 0 for any other key or spelling.
+// For the args keys Kineto writes that the analysis skips it returns a nil
+// slot and the length, so that the key is passed over without a scan.
 func (s *eventScanner) knownArg(b []byte, i int) (dst *[]byte, bit uint32, n int) {
 	if i+8 > len(b) {
 		return nil, 0, 0
@@ -485,6 +506,50 @@ func (s *eventScanner) knownArg(b []byte, i int) (dst *[]byte, bit uint32, n int
 		if len(rest) >= 11 && string(rest[:11]) == `parent id":` {
 			return &ev.PythonParent, fPythonParent, 19
 		}
+	case awQueued:
+		if len(rest) >= 1 && rest[0] == ':' {
+			return nil, 0, 9
+		}
+	case awDevice:
+		if len(rest) >= 1 && rest[0] == ':' {
+			return nil, 0, 9
+		}
+	case awContext:
+		if len(rest) >= 2 && string(rest[:2]) == `":` {
+			return nil, 0, 10
+		}
+	case awEvIdx:
+		if len(rest) >= 1 && rest[0] == ':' {
+			return nil, 0, 9
+		}
+	case awRecord:
+		if len(rest) >= 13 && string(rest[:13]) == `function id":` {
+			return nil, 0, 21
+		}
+	case awRegs:
+		if len(rest) >= 15 && string(rest[:15]) == `rs per thread":` {
+			return nil, 0, 23
+		}
+	case awBlock:
+		return nil, 0, 8
+	case awShared:
+		if len(rest) >= 8 && string(rest[:8]) == `memory":` {
+			return nil, 0, 16
+		}
+	case awBlocksPer:
+		if len(rest) >= 8 && string(rest[:8]) == `per SM":` {
+			return nil, 0, 16
+		}
+	case awWarps:
+		if len(rest) >= 7 && string(rest[:7]) == `er SM":` {
+			return nil, 0, 15
+		}
+	case awOccupancy:
+		if len(rest) >= 20 && string(rest[:20]) == `hieved occupancy %":` {
+			return nil, 0, 28
+		}
+	case awCbid, awGrid:
+		return nil, 0, 7
 	}
 	return nil, 0, 0
 }
