@@ -197,37 +197,9 @@ func (fx *frameIndex) copyInOrder(fr []trace.Frame, lo, hi int) bool {
 // and that position is returned as the next hint.
 func (fx *frameIndex) active(sp frameSpan, probe int64, hint int, buf []int32) ([]int32, int) {
 	buf = buf[:0]
-	// lo..hi brackets the first frame of the span starting after probe.
-	lo, hi := int(sp.lo), int(sp.hi)
-	if hint > lo && hint < hi {
-		if fx.starts[hint-1] <= probe {
-			lo = hint
-			for step := 1; lo+step <= hi; step *= 2 {
-				if fx.starts[lo+step-1] > probe {
-					hi = lo + step - 1
-					break
-				}
-				lo += step
-			}
-		} else {
-			hi = hint - 1
-			for step := 1; hi-step >= lo; step *= 2 {
-				if fx.starts[hi-step] <= probe {
-					lo = hi - step + 1
-					break
-				}
-				hi -= step
-			}
-		}
-	}
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if fx.starts[m] > probe {
-			hi = m
-		} else {
-			lo = m + 1
-		}
-	}
+	// lo: the first frame of the span starting after probe.
+	first := int(sp.lo)
+	lo := first + firstAbove(fx.starts[first:sp.hi], int(sp.hi)-first, probe, hint-first)
 	for p := lo - 1; p >= int(sp.lo); p = int(fx.parent[p]) {
 		if fx.ends[p] >= probe-probeOffsetNS {
 			buf = append(buf, int32(p))
