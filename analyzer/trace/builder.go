@@ -21,7 +21,6 @@ type RawEvent struct {
 	ExternalID, Correlation []byte
 	Stream, CudaStream      []byte
 	GraphID, GraphNodeID    []byte
-	PythonID, PythonParent  []byte
 	Kernel                  []byte // args.kernel (string)
 	ArgName                 []byte // args.name of "M" metadata events
 	HasArgs                 bool
@@ -220,7 +219,6 @@ func (b *Builder) Add(r *RawEvent) {
 		pid, tid := b.thread(r.PID, r.TID)
 		t.Frames = append(t.Frames, Frame{
 			TS: ts, Dur: dur, Name: name, PID: pid, TID: tid,
-			PythonID: ParseID(r.PythonID), ParentID: ParseID(r.PythonParent),
 		})
 	case kindCapture:
 		pid, tid := b.thread(r.PID, r.TID)

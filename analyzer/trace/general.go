@@ -14,7 +14,7 @@ import (
 var eventPaths = []string{
 	"ph", "cat", "name", "pid", "tid", "ts", "dur",
 	"args.External id", "args.correlation", "args.stream", "args.cuda_stream",
-	"args.graph id", "args.graph node id", "args.Python id", "args.Python parent id",
+	"args.graph id", "args.graph node id",
 	"args.kernel", "args.name", "args",
 }
 
@@ -123,7 +123,7 @@ func fillRaw(raw []byte, ev *RawEvent) {
 	dst := []*[]byte{
 		&ev.Ph, &ev.Cat, &ev.Name, &ev.PID, &ev.TID, &ev.TS, &ev.Dur,
 		&ev.ExternalID, &ev.Correlation, &ev.Stream, &ev.CudaStream,
-		&ev.GraphID, &ev.GraphNodeID, &ev.PythonID, &ev.PythonParent,
+		&ev.GraphID, &ev.GraphNodeID,
 		&ev.Kernel, &ev.ArgName,
 	}
 	for i, p := range dst {

@@ -90,8 +90,6 @@ type Frame struct {
 	TS, Dur  int64
 	Name     Str // "path(line): func"
 	PID, TID Str
-	PythonID int64
-	ParentID int64
 }
 
 // CaptureMark is the start or the end of a CUDA/HIP stream capture

@@ -386,8 +386,6 @@ const (
 	fCudaStream
 	fGraphID
 	fGraphNodeID
-	fPythonID
-	fPythonParent
 	fKernel
 	fArgName
 )
@@ -475,11 +473,12 @@ const (
 	awGrid      = '"' | 'g'<<8 | 'r'<<16 | 'i'<<24 | 'd'<<32 | '"'<<40 | ':'<<48 | ' '<<56
 )
 
-// knownArg is knownKey for the args keys "External id", "correlation",
-// "stream", "Python id" and "Python parent id": it returns the slot, the
-// bit and the length of `"key":`, or n == 0 for any other key or spelling.
-// For the args keys Kineto writes that the analysis skips it returns a nil
-// slot and the length, so that the key is passed over without a scan.
+// knownArg is knownKey for the args keys "External id", "correlation" and
+// "stream": it returns the slot, the bit and the length of `"key":`, or
+// n == 0 for any other key or spelling. For the args keys Kineto writes
+// that the analysis skips ("Python id", "Python parent id", "queued", ...)
+// it returns a nil slot and the length, so that the key is passed over
+// without a scan.
 func (s *eventScanner) knownArg(b []byte, i int) (dst *[]byte, bit uint32, n int) {
 	if i+8 > len(b) {
 		return nil, 0, 0
@@ -499,12 +498,12 @@ func (s *eventScanner) knownArg(b []byte, i int) (dst *[]byte, bit uint32, n int
 		if len(rest) >= 1 && rest[0] == ':' {
 			return &ev.Stream, fStream, 9
 		}
-	case awPython:
+	case awPython: // "Python id", "Python parent id": frames are nested by time, not by these
 		if len(rest) >= 4 && string(rest[:4]) == `id":` {
-			return &ev.PythonID, fPythonID, 12
+			return nil, 0, 12
 		}
 		if len(rest) >= 11 && string(rest[:11]) == `parent id":` {
-			return &ev.PythonParent, fPythonParent, 19
+			return nil, 0, 19
 		}
 	case awQueued:
 		if len(rest) >= 1 && rest[0] == ':' {
@@ -592,10 +591,6 @@ func (s *eventScanner) argField(key []byte) (*[]byte, uint32) {
 		return &ev.GraphID, fGraphID
 	case "graph node id":
 		return &ev.GraphNodeID, fGraphNodeID
-	case "Python id":
-		return &ev.PythonID, fPythonID
-	case "Python parent id":
-		return &ev.PythonParent, fPythonParent
 	case "kernel":
 		return &ev.Kernel, fKernel
 	case "name":
