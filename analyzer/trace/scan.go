@@ -471,12 +471,17 @@ const (
 	awOccupancy = '"' | 'e'<<8 | 's'<<16 | 't'<<24 | '.'<<32 | ' '<<40 | 'a'<<48 | 'c'<<56
 	awCbid      = '"' | 'c'<<8 | 'b'<<16 | 'i'<<24 | 'd'<<32 | '"'<<40 | ':'<<48 | ' '<<56
 	awGrid      = '"' | 'g'<<8 | 'r'<<16 | 'i'<<24 | 'd'<<32 | '"'<<40 | ':'<<48 | ' '<<56
+	// record_shapes=True adds these to every CPU op.
+	awConcrete     = '"' | 'C'<<8 | 'o'<<16 | 'n'<<24 | 'c'<<32 | 'r'<<40 | 'e'<<48 | 't'<<56
+	awInputType    = '"' | 'I'<<8 | 'n'<<16 | 'p'<<24 | 'u'<<32 | 't'<<40 | ' '<<48 | 't'<<56
+	awInputStrides = '"' | 'I'<<8 | 'n'<<16 | 'p'<<24 | 'u'<<32 | 't'<<40 | ' '<<48 | 'S'<<56
+	awInputDims    = '"' | 'I'<<8 | 'n'<<16 | 'p'<<24 | 'u'<<32 | 't'<<40 | ' '<<48 | 'D'<<56
 )
 
 // knownArg is knownKey for the args keys "External id", "correlation" and
 // "stream": it returns the slot, the bit and the length of `"key":`, or
 // n == 0 for any other key or spelling. For the args keys Kineto writes
-// that the analysis skips ("Python id", "Python parent id", "queued", ...)
+// that the analysis skips ("Python id", "queued", "Input Dims", ...)
 // it returns a nil slot and the length, so that the key is passed over
 // without a scan.
 func (s *eventScanner) knownArg(b []byte, i int) (dst *[]byte, bit uint32, n int) {
@@ -504,6 +509,25 @@ func (s *eventScanner) knownArg(b []byte, i int) (dst *[]byte, bit uint32, n int
 		}
 		if len(rest) >= 11 && string(rest[:11]) == `parent id":` {
 			return nil, 0, 19
+		}
+		if len(rest) >= 11 && string(rest[:11]) == `module id":` {
+			return nil, 0, 19
+		}
+	case awConcrete:
+		if len(rest) >= 10 && string(rest[:10]) == `e Inputs":` {
+			return nil, 0, 18
+		}
+	case awInputType:
+		if len(rest) >= 5 && string(rest[:5]) == `ype":` {
+			return nil, 0, 13
+		}
+	case awInputStrides:
+		if len(rest) >= 8 && string(rest[:8]) == `trides":` {
+			return nil, 0, 16
+		}
+	case awInputDims:
+		if len(rest) >= 5 && string(rest[:5]) == `ims":` {
+			return nil, 0, 13
 		}
 	case awQueued:
 		if len(rest) >= 1 && rest[0] == ':' {
