@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"cmp"
+	"context"
 	"runtime"
 	"slices"
 	"sort"
@@ -139,17 +140,15 @@ func (fx *frameIndex) fillInOrder(fr []trace.Frame) bool {
 		return true
 	}
 	parts := max(min(runtime.GOMAXPROCS(0), n/minFrameRange), 1)
-	ok := make([]bool, parts)
-	var wg sync.WaitGroup
-	for r := range parts {
-		lo, hi := r*n/parts, (r+1)*n/parts
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok[r] = fx.copyInOrder(fr, lo, hi)
-		}()
+	ranges := make([][2]int, parts)
+	for r := range ranges {
+		ranges[r] = [2]int{r * n / parts, (r + 1) * n / parts}
 	}
-	wg.Wait()
+	ok := make([]bool, parts)
+	forRanges(context.Background(), ranges, func(r, lo, hi int) error {
+		ok[r] = fx.copyInOrder(fr, lo, hi)
+		return nil
+	})
 	for _, o := range ok {
 		if !o {
 			return false
