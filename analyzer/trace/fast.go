@@ -84,15 +84,20 @@ func loadFast(ctx context.Context, path string, opts Options) (*Trace, error) {
 func parseFast(ctx context.Context, r io.Reader, path string, workers, block int, sizeHint int64) (*Trace, error) {
 	workers = max(1, min(workers, 8))
 	block = max(1, block)
-	pool := sync.Pool{New: func() any { b := make([]byte, 0, block); return &b }}
+	// The blocks and chunk Traces in flight are recycled through free
+	// lists local to this call, not sync.Pools: a sync.Pool keeps its
+	// contents through the next garbage collection, and the collection
+	// Analyze runs after loading is the one that should free them.
+	tokenCount := 2*workers + 2
+	pool := newFreeList(tokenCount+1, func() *[]byte { b := make([]byte, 0, block); return &b })
 
 	// The header: everything up to the traceEvents array's '['.
-	head := pool.Get().(*[]byte)
+	head := pool.get()
 	hb, eof, err := readMore((*head)[:0], r, block)
 	if err != nil {
 		return nil, errFallback
 	}
-	m := newMerger(path, workers)
+	m := newMerger(path, workers, tokenCount)
 	m.sizeHint = sizeHint
 	var bare bool
 	var evStart int
@@ -120,7 +125,7 @@ func parseFast(ctx context.Context, r io.Reader, path string, workers, block int
 	results := make(chan *fastResult, 2*workers)
 	// tokens bounds the chunks between the reader and the merge, and so the
 	// memory held in blocks and unmerged results.
-	tokens := make(chan struct{}, 2*workers+2)
+	tokens := make(chan struct{}, tokenCount)
 	var wg sync.WaitGroup
 	var readErr error
 
@@ -128,19 +133,19 @@ func parseFast(ctx context.Context, r io.Reader, path string, workers, block int
 	go func() {
 		defer wg.Done()
 		defer close(chunks)
-		readErr = splitChunks(ctx, r, head, hb[evStart:], eof, block, &pool, chunks, tokens)
+		readErr = splitChunks(ctx, r, head, hb[evStart:], eof, block, pool, chunks, tokens)
 	}()
 	var workerWG sync.WaitGroup
 	for w := range workers {
 		workerWG.Add(1)
 		go func() {
 			defer workerWG.Done()
-			runWorker(ctx, w, path, chunks, results, &m.spare)
+			runWorker(ctx, w, path, chunks, results, m.spare)
 		}()
 	}
 	go func() { workerWG.Wait(); close(results) }()
 
-	err = m.run(ctx, results, tokens, &pool, bare)
+	err = m.run(ctx, results, tokens, pool, bare)
 	cancel()
 	for range results { // let the workers finish
 	}
@@ -179,7 +184,7 @@ func readMore(b []byte, r io.Reader, n int) ([]byte, bool, error) {
 // splitChunks reads r into pooled blocks and sends chunks cut after the
 // last entry separator (see detectMark) of each block. carry is the text
 // after the header, held in the block *head.
-func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, eof bool, block int, pool *sync.Pool, out chan<- *fastChunk, tokens chan struct{}) error {
+func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, eof bool, block int, pool *freeList[*[]byte], out chan<- *fastChunk, tokens chan struct{}) error {
 	cur, data := head, carry
 	first := true
 	var mark []byte
@@ -231,7 +236,7 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 		}
 		cut := lastCut(data, mark)
 		c.data = data[:cut]
-		next := pool.Get().(*[]byte)
+		next := pool.get()
 		nb := append((*next)[:0], data[cut:]...)
 		*next = nb
 		select {
@@ -292,7 +297,7 @@ func lastCut(data, mark []byte) int {
 
 // runWorker parses chunks with one Builder whose string table persists
 // across the worker's chunks; each result carries the strings added for it.
-func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk, results chan<- *fastResult, spare *sync.Pool) {
+func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk, results chan<- *fastResult, spare *freeList[*Trace]) {
 	b := NewBuilder(path)
 	strs := b.t.Strings // the worker's table; b.t changes with each chunk
 	var sc eventScanner
@@ -303,10 +308,7 @@ func runWorker(ctx context.Context, w int, path string, chunks <-chan *fastChunk
 		lo := strs.Len()
 		// Reuse the event slices of a chunk already merged, so that the
 		// steady state allocates almost nothing.
-		t, _ := spare.Get().(*Trace)
-		if t == nil {
-			t = &Trace{ThreadNames: map[ThreadKey]Str{}, ProcessNames: map[Str]Str{}}
-		}
+		t := spare.get()
 		t.Path, t.Strings = path, strs
 		b.t = t
 		status, end, p := safeParse(&sc, c, b)
@@ -338,15 +340,18 @@ func safeParse(sc *eventScanner, c *fastChunk, b *Builder) (st chunkStatus, end 
 // merger appends chunk results to one Trace in file order.
 type merger struct {
 	t        *Trace
-	remap    [][]Str   // per worker: worker string id -> trace string id
-	spare    sync.Pool // merged chunk Traces, emptied, for the workers
-	sizeHint int64     // expected JSON bytes, 0 if unknown
-	merged   int64     // JSON bytes of the chunks merged so far
+	remap    [][]Str           // per worker: worker string id -> trace string id
+	spare    *freeList[*Trace] // merged chunk Traces, emptied, for the workers
+	sizeHint int64             // expected JSON bytes, 0 if unknown
+	merged   int64             // JSON bytes of the chunks merged so far
 	sized    bool
 }
 
-func newMerger(path string, workers int) *merger {
-	m := &merger{t: NewBuilder(path).Trace(), remap: make([][]Str, workers)}
+func newMerger(path string, workers, inFlight int) *merger {
+	m := &merger{t: NewBuilder(path).Trace(), remap: make([][]Str, workers),
+		spare: newFreeList(inFlight, func() *Trace {
+			return &Trace{ThreadNames: map[ThreadKey]Str{}, ProcessNames: map[Str]Str{}}
+		})}
 	for i := range m.remap {
 		m.remap[i] = []Str{0}
 	}
@@ -355,7 +360,7 @@ func newMerger(path string, workers int) *merger {
 
 // run merges results in sequence order, then parses the text after the
 // traceEvents array.
-func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens chan struct{}, pool *sync.Pool, bare bool) error {
+func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens chan struct{}, pool *freeList[*[]byte], bare bool) error {
 	pending := map[int]*fastResult{}
 	next := 0
 	ended, sawFinal := false, false
@@ -398,7 +403,7 @@ func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens cha
 				}
 			}
 			sawFinal = sawFinal || r.c.final
-			pool.Put(r.c.buf)
+			pool.put(r.c.buf)
 			m.recycle(r.t)
 			<-tokens
 		}
@@ -422,7 +427,7 @@ func (m *merger) recycle(t *Trace) {
 	clear(t.ThreadNames)
 	clear(t.ProcessNames)
 	t.Events, t.Malformed, t.Strings = 0, 0, nil
-	m.spare.Put(t)
+	m.spare.put(t)
 }
 
 // presize gives the merged slices their expected final capacity once the
@@ -625,5 +630,35 @@ func parseTrailer(b []byte, meta *Meta, bare bool) bool {
 		}
 		readMeta(key, b[vs:i], meta)
 		i = skipWS(b, i)
+	}
+}
+
+// freeList recycles values between goroutines, like a sync.Pool without
+// the pool's life past the next garbage collection: it holds at most its
+// capacity, and what it holds is freed with it.
+type freeList[T any] struct {
+	free  chan T
+	fresh func() T
+}
+
+func newFreeList[T any](capacity int, fresh func() T) *freeList[T] {
+	return &freeList[T]{free: make(chan T, capacity), fresh: fresh}
+}
+
+// get returns a recycled value, or a fresh one when none is free.
+func (f *freeList[T]) get() T {
+	select {
+	case v := <-f.free:
+		return v
+	default:
+		return f.fresh()
+	}
+}
+
+// put keeps v for a later get, or drops it when the list is full.
+func (f *freeList[T]) put(v T) {
+	select {
+	case f.free <- v:
+	default:
 	}
 }
