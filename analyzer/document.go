@@ -61,7 +61,14 @@ type Stage struct {
 
 // KernelRow aggregates every launch of one canonical kernel name in a stage.
 type KernelRow struct {
-	Name      string  `json:"name"`
+	Name string `json:"name"`
+	// Demangled is the readable form of Name when Name is an Itanium C++
+	// mangled symbol ("_Z…", as ROCm traces name HIP kernels), written the
+	// way readable C++ kernel names are ("void ns::kernel<args>", a
+	// template's parameter list dropped); empty when Name is already
+	// readable or does not demangle (DemangleKernel). Name stays the row
+	// key and the Kernel Table's text.
+	Demangled string  `json:"demangled,omitempty"`
 	Category  string  `json:"category"`
 	GPUTimeUS float64 `json:"gpu_time_us"`
 	SharePct  float64 `json:"share_pct"`

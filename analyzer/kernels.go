@@ -307,6 +307,7 @@ func (s *stageAgg) toStage(locs map[string]*frameInfo) Stage {
 	for _, r := range s.sortedRows() {
 		st.Kernels = append(st.Kernels, KernelRow{
 			Name:      r.name,
+			Demangled: DemangleKernel(r.name),
 			Category:  r.category,
 			GPUTimeUS: micros(r.ns),
 			SharePct:  pct(r.ns, s.totalNS),

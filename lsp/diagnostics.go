@@ -169,7 +169,7 @@ func (s *Server) diagnostics(u uri.URI) []protocol.Diagnostic {
 		top := li.Launches[0]
 		msg := fmt.Sprintf("GPU hot spot #%d in %s: %s (%s of the stage) from %d kernel%s; top: %s (%s)",
 			rank+1, ix.stage, formatTime(gpu), formatShare(share), kernels, plural(kernels),
-			shortKernel(top.Kernel.Name, 80), top.Kernel.Category)
+			ix.kernelLabel(top.Kernel.Name, 80), top.Kernel.Category)
 		add(li.Line, protocol.DiagnosticSeverityInformation, codeHotLine, msg)
 	}
 	for _, n := range ix.findingLines(key) {
@@ -200,7 +200,7 @@ func (s *Server) diagnostics(u uri.URI) []protocol.Diagnostic {
 			}
 			seen["overlap:"+o.Row.Kernel] = true
 			msg := fmt.Sprintf("Overlap %s (%s): %s takes %s of %s GPU time, %s exclusive; %s",
-				o.Row.Priority, o.Row.Verdict, shortKernel(o.Row.Kernel, 60), formatShare(o.Row.SharePct),
+				o.Row.Priority, o.Row.Verdict, ix.kernelLabel(o.Row.Kernel, 60), formatShare(o.Row.SharePct),
 				o.Stage, formatShare(o.Row.ExclusivePct), o.Row.Recommendation)
 			add(n, protocol.DiagnosticSeverityHint, codeOverlap, msg)
 		}

@@ -161,7 +161,7 @@ func newScenarioFor(t *testing.T, opts analyzer.Options) scenario {
 	top := li.Launches[0]
 	sc.hoverHas = []string{
 		"| Kernel | Category | GPU time | Share of stage | Launches | Stage |",
-		cell(shortKernel(top.Kernel.Name, 90)),
+		cell(ix.kernelLabel(top.Kernel.Name, 90)),
 		fmt.Sprintf("%s:%d", li.Path, li.Line),
 	}
 	return sc

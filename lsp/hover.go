@@ -64,7 +64,7 @@ func hoverMarkdown(ix *Index, li *LineInfo) string {
 				break
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %d | %s |\n",
-				cell(shortKernel(l.Kernel.Name, 90)), cell(l.Kernel.Category), formatTime(l.GPUTimeUS),
+				cell(ix.kernelLabel(l.Kernel.Name, 90)), cell(l.Kernel.Category), formatTime(l.GPUTimeUS),
 				formatShare(l.SharePct), l.Site.Launches, l.Stage)
 		}
 		b.WriteString("\n")
@@ -126,7 +126,7 @@ func hoverMarkdown(ix *Index, li *LineInfo) string {
 	}
 	for _, o := range li.Overlap {
 		fmt.Fprintf(&b, "**Overlap %s** (%s): `%s` takes %s of %s GPU time, %s exclusive, %s hidden; dependency risk %s: %s.\n\n",
-			o.Row.Priority, o.Row.Verdict, shortKernel(o.Row.Kernel, 90), formatShare(o.Row.SharePct), o.Stage,
+			o.Row.Priority, o.Row.Verdict, ix.kernelLabel(o.Row.Kernel, 90), formatShare(o.Row.SharePct), o.Stage,
 			formatShare(o.Row.ExclusivePct), formatShare(o.Row.HiddenPct), o.Row.DepRisk, o.Row.Recommendation)
 	}
 	if in := ix.doc.Inputs.Formal; len(in) > 0 {

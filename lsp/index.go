@@ -24,6 +24,9 @@ type Index struct {
 	suffixes map[string]string
 	hot      []*LineInfo // lines of the headline stage, hottest first
 	stageGPU map[string]float64
+	// demangled maps a mangled kernel name to its demangled form, for the
+	// labels of hovers and diagnostics.
+	demangled map[string]string
 }
 
 // LineInfo is everything the trace says about one source line. Overlap
@@ -72,10 +75,11 @@ func isLayoutDir(dir string) bool { return dir == "python" || dir == "src" }
 // picks the first stage that is not "all" (or "all" when it is the only one).
 func NewIndex(doc *analyzer.Document, stage string) *Index {
 	ix := &Index{
-		doc:      doc,
-		files:    make(map[string]map[int]*LineInfo),
-		suffixes: make(map[string]string),
-		stageGPU: make(map[string]float64),
+		doc:       doc,
+		files:     make(map[string]map[int]*LineInfo),
+		suffixes:  make(map[string]string),
+		stageGPU:  make(map[string]float64),
+		demangled: make(map[string]string),
 	}
 	ix.stage = pickStage(doc, stage)
 	for si := range doc.Stages {
@@ -84,6 +88,7 @@ func NewIndex(doc *analyzer.Document, stage string) *Index {
 		launchedBy := make(map[string][]*LineInfo) // kernel name → lines
 		for ki := range st.Kernels {
 			k := &st.Kernels[ki]
+			ix.addDemangled(k)
 			for i := range k.Sites {
 				site := &k.Sites[i]
 				li := ix.line(site.Path, site.Line)
@@ -161,6 +166,34 @@ func NewIndex(doc *analyzer.Document, stage string) *Index {
 		return cmp.Compare(a.Line, b.Line)
 	})
 	return ix
+}
+
+// addDemangled records the demangled name of a kernel row with a mangled
+// name. A document saved before rows carried demangled names gets them
+// here, once per distinct name.
+func (ix *Index) addDemangled(k *analyzer.KernelRow) {
+	if !strings.HasPrefix(k.Name, "_Z") {
+		return
+	}
+	if _, ok := ix.demangled[k.Name]; ok {
+		return
+	}
+	d := k.Demangled
+	if d == "" {
+		d = analyzer.DemangleKernel(k.Name)
+	}
+	ix.demangled[k.Name] = d
+}
+
+// kernelLabel is the name of a kernel for hovers and diagnostics, at most
+// max characters: the shortened demangled name (template arguments nested
+// inside others written "<…>") when the trace names the kernel by a
+// mangled symbol, else the name itself.
+func (ix *Index) kernelLabel(name string, max int) string {
+	if d := ix.demangled[name]; d != "" {
+		name = analyzer.ShortKernelName(d)
+	}
+	return shortKernel(name, max)
 }
 
 // pickStage returns want when the document has it, else the first stage

@@ -508,12 +508,13 @@ func bundleDocument(doc *analyzer.Document) string {
 	}
 	bundleTables(&b, doc.Stages, overlap, func(st analyzer.Stage) [][]string {
 		var rows [][]string
+		dm := demangledNames(st)
 		for _, o := range st.Overlap {
 			if o.SharePct < bundleMinShare {
 				continue
 			}
 			signal := fmt.Sprintf("%.1f us, share %.1f%%, excl %.1f%% / hid %.1f%%", o.GPUTimeUS, o.SharePct, o.ExclusivePct, o.HiddenPct)
-			rows = append(rows, []string{o.Priority, o.Verdict, o.Kernel, bundleOr(o.Scope), signal, o.DepRisk, o.Recommendation})
+			rows = append(rows, []string{o.Priority, o.Verdict, readableKernel(dm, o.Kernel), bundleOr(o.Scope), signal, o.DepRisk, o.Recommendation})
 		}
 		return rows
 	})
@@ -521,6 +522,7 @@ func bundleDocument(doc *analyzer.Document) string {
 	b.WriteString("\n#### Fuse Opportunity Table\n")
 	bundleTables(&b, doc.Stages, bundleFuseSpec, func(st analyzer.Stage) [][]string {
 		var rows [][]string
+		dm := demangledNames(st)
 		for _, f := range st.Fuse {
 			if f.SharePct < bundleMinShare {
 				continue
@@ -528,7 +530,7 @@ func bundleDocument(doc *analyzer.Document) string {
 			var ev []string
 			for _, e := range f.Evidence {
 				if e.SharePct >= bundleMinShare && len(ev) < 3 {
-					ev = append(ev, fmt.Sprintf("%s (%s)", e.Kernel, bundlePct(e.SharePct)))
+					ev = append(ev, fmt.Sprintf("%s (%s)", readableKernel(dm, e.Kernel), bundlePct(e.SharePct)))
 				}
 			}
 			locs := f.CurrentLocations

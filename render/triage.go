@@ -258,14 +258,41 @@ func SiteSummary(sites []analyzer.Site) (location, cpuOps string) {
 	return strings.Join(locs, "<br>"), strings.Join(ops, "<br>")
 }
 
+// demangledNames maps the mangled names of a stage's kernel rows to their
+// demangled names; nil when no row has one.
+func demangledNames(st analyzer.Stage) map[string]string {
+	var m map[string]string
+	for _, k := range st.Kernels {
+		if k.Demangled != "" {
+			if m == nil {
+				m = make(map[string]string)
+			}
+			m[k.Name] = k.Demangled
+		}
+	}
+	return m
+}
+
+// readableKernel is a kernel's name as the Overlap and Fuse tables and the
+// timeline heading print it: its row's demangled name when the trace names
+// it by a mangled C++ symbol (docs/differences.md D14), else the name. The
+// Kernel Table prints the raw name, as the reference does.
+func readableKernel(demangled map[string]string, name string) string {
+	if d := demangled[name]; d != "" {
+		return d
+	}
+	return name
+}
+
 func triageOverlapRows(st analyzer.Stage) []string {
 	var out []string
+	dm := demangledNames(st)
 	for _, o := range st.Overlap {
 		if o.SharePct < TriageMinSharePct {
 			continue
 		}
 		signal := fmt.Sprintf("%.1f us, share %.1f%%, excl %.1f%% / hid %.1f%%", o.GPUTimeUS, o.SharePct, o.ExclusivePct, o.HiddenPct)
-		out = append(out, triageRow(o.Priority, o.Verdict, o.Kernel, o.Scope, signal, o.DepRisk, o.Recommendation))
+		out = append(out, triageRow(o.Priority, o.Verdict, readableKernel(dm, o.Kernel), o.Scope, signal, o.DepRisk, o.Recommendation))
 	}
 	return out
 }
@@ -305,7 +332,7 @@ func triageTimelines(doc *analyzer.Document, md bool, heading func(int, string) 
 		} else {
 			out = append(out, "")
 		}
-		out = append(out, triageStageHeading(md, st.Stage)+" around "+st.Timeline.CenterKernel)
+		out = append(out, triageStageHeading(md, st.Stage)+" around "+readableKernel(demangledNames(st), st.Timeline.CenterKernel))
 		lines := strings.Split(strings.TrimRight(st.Timeline.String(), "\n"), "\n")
 		if md {
 			out = append(out, "```")
@@ -337,10 +364,11 @@ func triageFuseLocation(loc string) string {
 
 func triageFuseRows(st analyzer.Stage) []string {
 	var out []string
+	dm := demangledNames(st)
 	for _, f := range st.Fuse {
 		var ev, locs []string
 		for _, e := range f.Evidence {
-			ev = append(ev, fmt.Sprintf("%s (%.1f%%)", e.Kernel, e.SharePct))
+			ev = append(ev, fmt.Sprintf("%s (%.1f%%)", readableKernel(dm, e.Kernel), e.SharePct))
 		}
 		for _, l := range f.CurrentLocations {
 			locs = append(locs, triageFuseLocation(l))
