@@ -52,6 +52,7 @@ type StageCompare struct {
 // KernelDelta is one kernel's GPU time before and after.
 type KernelDelta struct {
 	Name           string  `json:"name"`
+	Demangled      string  `json:"demangled,omitempty" jsonschema:"readable name when name is a mangled C++ symbol"`
 	Category       string  `json:"category"`
 	BeforeUS       float64 `json:"before_us"`
 	AfterUS        float64 `json:"after_us"`
@@ -160,7 +161,7 @@ func compareStage(b, a *analyzer.Stage, topK int) StageCompare {
 	for i := range b.Kernels {
 		k := &b.Kernels[i]
 		seen[k.Name] = true
-		d := KernelDelta{Name: k.Name, Category: k.Category, BeforeUS: k.GPUTimeUS, BeforeSharePct: k.SharePct, BeforeLaunches: k.Launches, Site: bestSite(k)}
+		d := KernelDelta{Name: k.Name, Demangled: k.Demangled, Category: k.Category, BeforeUS: k.GPUTimeUS, BeforeSharePct: k.SharePct, BeforeLaunches: k.Launches, Site: bestSite(k)}
 		if ak, ok := after[k.Name]; ok {
 			d.AfterUS, d.AfterSharePct, d.AfterLaunches = ak.GPUTimeUS, ak.SharePct, ak.Launches
 			if d.Site == "" {
@@ -178,7 +179,7 @@ func compareStage(b, a *analyzer.Stage, topK int) StageCompare {
 		if seen[k.Name] {
 			continue
 		}
-		added = append(added, KernelDelta{Name: k.Name, Category: k.Category, AfterUS: k.GPUTimeUS, AfterSharePct: k.SharePct, AfterLaunches: k.Launches, DeltaUS: round2(k.GPUTimeUS), Site: bestSite(k)})
+		added = append(added, KernelDelta{Name: k.Name, Demangled: k.Demangled, Category: k.Category, AfterUS: k.GPUTimeUS, AfterSharePct: k.SharePct, AfterLaunches: k.Launches, DeltaUS: round2(k.GPUTimeUS), Site: bestSite(k)})
 	}
 	sort.SliceStable(changed, func(i, j int) bool { return math.Abs(changed[i].DeltaUS) > math.Abs(changed[j].DeltaUS) })
 	sort.SliceStable(vanished, func(i, j int) bool { return vanished[i].BeforeUS > vanished[j].BeforeUS })
@@ -207,7 +208,7 @@ func compareMarkdown(out *CompareTracesOutput) string {
 			}
 			fmt.Fprintf(&b, "%s (%d):\n", title, total)
 			for _, r := range rows {
-				fmt.Fprintf(&b, "- `%s` %.3f → %.3f ms (%+.3f)\n", shorten(r.Name, 80), r.BeforeUS/1000, r.AfterUS/1000, r.DeltaUS/1000)
+				fmt.Fprintf(&b, "- `%s` %.3f → %.3f ms (%+.3f)\n", shorten(displayName(r.Name, r.Demangled), 80), r.BeforeUS/1000, r.AfterUS/1000, r.DeltaUS/1000)
 			}
 			b.WriteString("\n")
 		}

@@ -22,7 +22,7 @@ type KernelSitesInput struct {
 	FormalInput  string `json:"formal_input,omitempty" jsonschema:"two-trace mode: formal trace or directory"`
 	Framework    string `json:"framework,omitempty" jsonschema:"auto (default), sglang, vllm or trtllm"`
 	Stage        string `json:"stage,omitempty" jsonschema:"only this stage: extend, decode or all (default: every stage)"`
-	Kernel       string `json:"kernel,omitempty" jsonschema:"kernel name or part of it (case-insensitive): where is it launched from? Give kernel or site"`
+	Kernel       string `json:"kernel,omitempty" jsonschema:"kernel name or part of it (case-insensitive; a mangled C++ name also matches by its demangled name): where is it launched from? Give kernel or site"`
 	Site         string `json:"site,omitempty" jsonschema:"source location path:line (repo-relative, or a path ending in one): which kernels does it launch? Give kernel or site"`
 	TopK         int    `json:"top_k,omitempty" jsonschema:"matches kept per stage, hottest first (default 20)"`
 }
@@ -51,6 +51,7 @@ type KernelSitesStage struct {
 // launched from.
 type KernelMatch struct {
 	Name      string          `json:"name"`
+	Demangled string          `json:"demangled,omitempty" jsonschema:"readable name when name is a mangled C++ symbol"`
 	Category  string          `json:"category"`
 	GPUTimeUS float64         `json:"gpu_time_us"`
 	SharePct  float64         `json:"share_pct" jsonschema:"share of the stage's GPU time"`
@@ -61,6 +62,7 @@ type KernelMatch struct {
 // LaunchedKernel is one kernel launched from the queried source line.
 type LaunchedKernel struct {
 	Name          string   `json:"name"`
+	Demangled     string   `json:"demangled,omitempty" jsonschema:"readable name when name is a mangled C++ symbol"`
 	Category      string   `json:"category"`
 	Site          string   `json:"site" jsonschema:"the matching launch site, path:line"`
 	Function      string   `json:"function"`
@@ -179,7 +181,7 @@ func matchKernels(st analyzer.Stage, q string, topK int) ([]KernelMatch, float64
 	var total float64
 	n := 0
 	for _, k := range st.Kernels { // sorted hottest first
-		if !strings.Contains(strings.ToLower(k.Name), q) {
+		if !strings.Contains(strings.ToLower(k.Name), q) && !strings.Contains(strings.ToLower(k.Demangled), q) {
 			continue
 		}
 		n++
@@ -190,7 +192,7 @@ func matchKernels(st analyzer.Stage, q string, topK int) ([]KernelMatch, float64
 				sites[i] = site
 				sites[i].Stack = innermost(site.Stack, 8)
 			}
-			out = append(out, KernelMatch{Name: k.Name, Category: k.Category, GPUTimeUS: k.GPUTimeUS, SharePct: k.SharePct, Launches: k.Launches, Sites: sites})
+			out = append(out, KernelMatch{Name: k.Name, Demangled: k.Demangled, Category: k.Category, GPUTimeUS: k.GPUTimeUS, SharePct: k.SharePct, Launches: k.Launches, Sites: sites})
 		}
 	}
 	return nonNil(out), total, n
@@ -207,7 +209,7 @@ func matchSite(st analyzer.Stage, path string, line, topK int) ([]LaunchedKernel
 			t := k.GPUTimeUS * site.SharePct / 100
 			total += t
 			lk := LaunchedKernel{
-				Name: k.Name, Category: k.Category, Site: fmt.Sprintf("%s:%d", site.Path, site.Line),
+				Name: k.Name, Demangled: k.Demangled, Category: k.Category, Site: fmt.Sprintf("%s:%d", site.Path, site.Line),
 				Function: site.Function, CPUOp: site.CPUOp, GPUTimeUS: round2(t), KernelSitePct: site.SharePct,
 				Launches: site.Launches, Stack: innermost(site.Stack, 8),
 			}
@@ -231,7 +233,7 @@ func sitesMarkdown(out *KernelSitesOutput, kernelQuery bool) string {
 		fmt.Fprintf(&b, "### %s: %d match(es), %.3f ms, %.1f%% of the stage\n\n", st.Stage, st.Matches, st.MatchGPUTimeUS/1000, st.MatchSharePct)
 		if kernelQuery {
 			for _, k := range st.Kernels {
-				fmt.Fprintf(&b, "- `%s` (%s) %.3f ms, %.1f%%, %d launches\n", shorten(k.Name, 80), k.Category, k.GPUTimeUS/1000, k.SharePct, k.Launches)
+				fmt.Fprintf(&b, "- `%s` (%s) %.3f ms, %.1f%%, %d launches\n", shorten(displayName(k.Name, k.Demangled), 80), k.Category, k.GPUTimeUS/1000, k.SharePct, k.Launches)
 				for _, site := range k.Sites {
 					loc := "(unresolved)"
 					if site.Path != "" {
@@ -242,10 +244,19 @@ func sitesMarkdown(out *KernelSitesOutput, kernelQuery bool) string {
 			}
 		} else {
 			for _, k := range st.Launched {
-				fmt.Fprintf(&b, "- `%s` (%s) %.3f ms, %.1f%% of the stage, %d launches via %s\n", shorten(k.Name, 80), k.Category, k.GPUTimeUS/1000, k.SharePct, k.Launches, k.CPUOp)
+				fmt.Fprintf(&b, "- `%s` (%s) %.3f ms, %.1f%% of the stage, %d launches via %s\n", shorten(displayName(k.Name, k.Demangled), 80), k.Category, k.GPUTimeUS/1000, k.SharePct, k.Launches, k.CPUOp)
 			}
 		}
 		b.WriteString("\n")
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// displayName is the name to show a person: the demangled one when the
+// trace names the kernel by a mangled symbol.
+func displayName(name, demangled string) string {
+	if demangled != "" {
+		return demangled
+	}
+	return name
 }

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -128,4 +129,53 @@ func TestCompareTraces(t *testing.T) {
 	wantError(t, e.call(t, "compare_traces", map[string]any{"before": "before.json.gz", "after": "after.json.gz", "stage": "all"}), "neither trace has the all stage")
 	wantError(t, e.call(t, "compare_traces", map[string]any{"before": "before.json.gz"}), "after")
 	wantError(t, e.call(t, "compare_traces", map[string]any{"before": "before.json.gz", "after": ""}), "give both before and after")
+}
+
+// A ROCm trace names kernels by mangled symbols: kernel_sites finds them by
+// their demangled names too, and both tools return and print those names.
+func TestMangledKernelNames(t *testing.T) {
+	const mangled = "_ZN5aiter24add_rmsnorm_quant_kernelIDF16bDF16bLi256ELi16ELb1ELb0ELb1ELi1EEEvPT0_PT_PfS4_S4_S4_diiiiiiib"
+	const readable = "void aiter::add_rmsnorm_quant_kernel<std::bfloat16_t, std::bfloat16_t, 256, 16, true, false, true, 1>"
+	mangle := func(d *analyzer.Document) *analyzer.Document {
+		k := &d.Stages[0].Kernels[1]
+		k.Name, k.Demangled = mangled, analyzer.DemangleKernel(mangled)
+		return d
+	}
+	before, after := mangle(makeDoc("a", []string{"decode"}, 3, 1, 1)), mangle(makeDoc("a", []string{"decode"}, 3, 1, 1))
+	after.Stages[0].Kernels[1].GPUTimeUS = 1
+	if got := before.Stages[0].Kernels[1].Demangled; got != readable {
+		t.Fatalf("DemangleKernel = %q, want %q", got, readable)
+	}
+	e := newTestEnv(t, map[string]*analyzer.Document{"before.json.gz": before, "after.json.gz": after}, nil)
+
+	// "aiter::add_rmsnorm" is in the demangled name only.
+	res := e.call(t, "kernel_sites", map[string]any{"input": "before.json.gz", "kernel": "aiter::add_rmsnorm"})
+	st := decode[KernelSitesOutput](t, res).Stages[0]
+	if st.Matches != 1 || st.Kernels[0].Name != mangled || st.Kernels[0].Demangled != readable {
+		t.Fatalf("kernel query on the demangled name: %+v", st)
+	}
+	if txt := resultText(res); !strings.Contains(txt, "`void aiter::add_rmsnorm_quant_kernel<") || strings.Contains(txt, "_ZN") {
+		t.Errorf("kernel query markdown: %s", txt)
+	}
+	// A site query names the kernels the line launches the same way.
+	site := before.Stages[0].Kernels[1].Sites[0]
+	res = e.call(t, "kernel_sites", map[string]any{"input": "before.json.gz", "site": fmt.Sprintf("%s:%d", site.Path, site.Line)})
+	if l := decode[KernelSitesOutput](t, res).Stages[0].Launched; len(l) != 1 || l[0].Demangled != readable {
+		t.Errorf("site query: %+v", l)
+	}
+
+	res = e.call(t, "compare_traces", map[string]any{"before": "before.json.gz", "after": "after.json.gz"})
+	dec := decode[CompareTracesOutput](t, res).Stages[0]
+	var found bool
+	for _, d := range dec.Changed {
+		if d.Name == mangled {
+			found = d.Demangled == readable
+		}
+	}
+	if !found {
+		t.Errorf("compare_traces changed rows lack the demangled name: %+v", dec.Changed)
+	}
+	if txt := resultText(res); !strings.Contains(txt, "`void aiter::add_rmsnorm_quant_kernel<") {
+		t.Errorf("compare markdown: %s", txt)
+	}
 }
