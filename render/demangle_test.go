@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/overlap"
 )
 
 const (
@@ -95,5 +96,41 @@ func TestBundleDemangledNames(t *testing.T) {
 	}
 	if !strings.Contains(rest, readableNorm+" |") || !strings.Contains(rest, readableNorm+" (60.0%)") || strings.Contains(rest, mangledNorm) {
 		t.Errorf("bundle overlap and fuse tables:\n%s", rest)
+	}
+}
+
+// The timeline's heading and legend name a mangled kernel by its demangled
+// name (the legend in the hovers' short form); the document keeps the
+// trace's names.
+func TestTimelineDemangledNames(t *testing.T) {
+	doc := demangledDoc()
+	st := &doc.Stages[0]
+	st.Timeline = &overlap.TimelineView{
+		CenterKernel: mangledNorm, Width: 40, Ticks: []float64{0, 1, 2, 3, 4},
+		Streams: []overlap.TimelineStream{{Stream: "7", Cells: "AAAAB"}},
+		Legend: []overlap.LegendEntry{
+			{Mark: "A", Category: "norm", Kernel: mangledNorm, DurUS: 7},
+			{Mark: "B", Category: "other", Kernel: "_Z3foov", DurUS: 1},
+		},
+	}
+	var buf bytes.Buffer
+	if err := Triage(&buf, doc, TriageOptions{Format: TriageFormatText}); err != nil {
+		t.Fatal(err)
+	}
+	_, tl, ok := strings.Cut(buf.String(), "\nTimeline\n")
+	if !ok {
+		t.Fatalf("no timeline:\n%s", buf.String())
+	}
+	for _, want := range []string{
+		"##### decode around " + readableNorm,
+		"  A [norm] aiter::add_rmsnorm_quant_kernel<std::bfloat16_t, std::bfloat16_t, 256... (7.0 us)",
+		"  B [othe] _Z3foov (1.0 us)",
+	} {
+		if !strings.Contains(tl, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, tl)
+		}
+	}
+	if st.Timeline.Legend[0].Kernel != mangledNorm {
+		t.Errorf("rendering changed the document's legend: %q", st.Timeline.Legend[0].Kernel)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/tracetriage/tracetriage/analyzer"
@@ -332,8 +333,20 @@ func triageTimelines(doc *analyzer.Document, md bool, heading func(int, string) 
 		} else {
 			out = append(out, "")
 		}
-		out = append(out, triageStageHeading(md, st.Stage)+" around "+readableKernel(demangledNames(st), st.Timeline.CenterKernel))
-		lines := strings.Split(strings.TrimRight(st.Timeline.String(), "\n"), "\n")
+		dm := demangledNames(st)
+		out = append(out, triageStageHeading(md, st.Stage)+" around "+readableKernel(dm, st.Timeline.CenterKernel))
+		// The legend names mangled kernels by their demangled names, in
+		// the short form of the editor hovers so that kernels differing in
+		// their template arguments stay apart within its width; the
+		// document keeps the names the trace records.
+		v := *st.Timeline
+		v.Legend = slices.Clone(v.Legend)
+		for i := range v.Legend {
+			if d := dm[v.Legend[i].Kernel]; d != "" {
+				v.Legend[i].Kernel = analyzer.ShortKernelName(d)
+			}
+		}
+		lines := strings.Split(strings.TrimRight(v.String(), "\n"), "\n")
 		if md {
 			out = append(out, "```")
 			out = append(out, lines...)
