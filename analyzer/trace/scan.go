@@ -335,7 +335,11 @@ func skipObjectRest(b []byte, i int) (int, bool) {
 		return i + 1, true
 	case ',':
 		// skipObject expects the text just after a '{': the ',' stands
-		// in for it.
+		// in for it, but unlike a '{' it must be followed by a member
+		// (skipObject would take `,}` for an empty object).
+		if j := skipWS(b, i+1); j >= len(b) || b[j] != '"' {
+			return j, false
+		}
 		return skipObject(b, i, 1)
 	}
 	return i, false

@@ -75,6 +75,9 @@ var synthCases = []struct {
 	{"bad-escape", kineto(named(`"a\x"`)), false},
 	{"bad-number", kineto(strings.Replace(kernelEv, `"dur": 2`, `"dur": 01`, 1)), false},
 	{"bad-literal", kineto(strings.Replace(kernelEv, `"dur": 2`, `"dur": nul`, 1)), false},
+	// A trailing comma in an event the Builder only counts (its first key
+	// says ph is not X or M) right after ph, whose rest is only validated.
+	{"bad-trailing-comma-in-instant", kineto(named(`"a"`), `{"ph": "i",}`), false},
 	{"bad-trailer", kineto(named(`"a"`)) + " x", false},
 	{"bad-unterminated", kineto(named(`"a"`))[:80], false},
 }
