@@ -39,8 +39,9 @@ type fastChunk struct {
 	seq   int
 	buf   *[]byte // pooled block holding data
 	data  []byte
-	first bool // starts just after the array's '['
-	final bool // the last chunk of the file
+	off   int64 // offset of data in the JSON text
+	first bool  // starts just after the array's '['
+	final bool  // the last chunk of the file
 }
 
 // fastResult is a worker's output for one chunk.
@@ -133,7 +134,7 @@ func parseFast(ctx context.Context, r io.Reader, path string, workers, block int
 	go func() {
 		defer wg.Done()
 		defer close(chunks)
-		readErr = splitChunks(ctx, r, head, hb[evStart:], eof, block, pool, chunks, tokens)
+		readErr = splitChunks(ctx, r, head, hb[evStart:], int64(evStart), eof, block, pool, chunks, tokens)
 	}()
 	var workerWG sync.WaitGroup
 	for w := range workers {
@@ -145,19 +146,40 @@ func parseFast(ctx context.Context, r io.Reader, path string, workers, block int
 	}
 	go func() { workerWG.Wait(); close(results) }()
 
+	m.nextOff = int64(evStart)
 	err = m.run(ctx, results, tokens, pool, bare)
 	cancel()
 	for range results { // let the workers finish
 	}
 	wg.Wait()
-	if err != nil {
-		return nil, err
+	if err == nil && readErr != nil {
+		err = errFallback
 	}
-	if readErr != nil {
-		return nil, errFallback
+	if err != nil {
+		if errors.Is(err, errFallback) && !m.ended {
+			return nil, &resumeFrom{at: m.nextOff, t: m.t, bare: bare, why: err}
+		}
+		return nil, err
 	}
 	return m.t, nil
 }
+
+// resumeFrom is the fast path giving up inside the traceEvents array: the
+// general parser can take over at offset at of the JSON text, where an
+// entry of the array (or, for an empty array, its ']') begins, with t
+// holding every entry before it as the general parser would have built it.
+// A truncated or invalid file is then read by the general parser from the
+// last chunk the fast path accepted, not from its start. It wraps
+// errFallback.
+type resumeFrom struct {
+	at   int64
+	t    *Trace
+	bare bool
+	why  error
+}
+
+func (r *resumeFrom) Error() string { return r.why.Error() }
+func (r *resumeFrom) Unwrap() error { return r.why }
 
 // readMore reads from r until b has grown by at least n bytes or r ends,
 // growing b as needed.
@@ -183,8 +205,9 @@ func readMore(b []byte, r io.Reader, n int) ([]byte, bool, error) {
 
 // splitChunks reads r into pooled blocks and sends chunks cut after the
 // last entry separator (see detectMark) of each block. carry is the text
-// after the header, held in the block *head.
-func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, eof bool, block int, pool *freeList[*[]byte], out chan<- *fastChunk, tokens chan struct{}) error {
+// after the header, held in the block *head, and off its offset in the JSON
+// text.
+func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, off int64, eof bool, block int, pool *freeList[*[]byte], out chan<- *fastChunk, tokens chan struct{}) error {
 	cur, data := head, carry
 	first := true
 	var mark []byte
@@ -223,7 +246,7 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 				return errFallback
 			}
 		}
-		c := &fastChunk{seq: seq, buf: cur, first: first, final: eof}
+		c := &fastChunk{seq: seq, buf: cur, first: first, final: eof, off: off}
 		first = false
 		if eof {
 			c.data = data
@@ -245,6 +268,7 @@ func splitChunks(ctx context.Context, r io.Reader, head *[]byte, carry []byte, e
 			return ctx.Err()
 		}
 		cur, data = next, nb
+		off += int64(cut)
 	}
 }
 
@@ -345,6 +369,11 @@ type merger struct {
 	sizeHint int64             // expected JSON bytes, 0 if unknown
 	merged   int64             // JSON bytes of the chunks merged so far
 	sized    bool
+	// nextOff is the offset in the JSON text of the first chunk not yet
+	// merged (an entry boundary, as every chunk merged before it ended at
+	// one), and ended says the traceEvents array has ended.
+	nextOff int64
+	ended   bool
 }
 
 func newMerger(path string, workers, inFlight int) *merger {
@@ -363,7 +392,7 @@ func newMerger(path string, workers, inFlight int) *merger {
 func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens chan struct{}, pool *freeList[*[]byte], bare bool) error {
 	pending := map[int]*fastResult{}
 	next := 0
-	ended, sawFinal := false, false
+	sawFinal := false
 	var trailer []byte
 	for {
 		var r *fastResult
@@ -385,7 +414,7 @@ func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens cha
 			delete(pending, next)
 			next++
 			switch {
-			case ended:
+			case m.ended:
 				trailer = append(trailer, r.c.data...)
 			case r.panic != nil:
 				return fmt.Errorf("%w: the scanner failed on chunk %d: %v", errFallback, r.c.seq, r.panic)
@@ -397,8 +426,9 @@ func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens cha
 				if !m.add(r) {
 					return errFallback
 				}
+				m.nextOff = r.c.off + int64(len(r.c.data))
 				if r.status == chunkEnd {
-					ended = true
+					m.ended = true
 					trailer = append(trailer, r.c.data[r.endAt:]...)
 				}
 			}
@@ -411,7 +441,7 @@ func (m *merger) run(ctx context.Context, results <-chan *fastResult, tokens cha
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !ended || !sawFinal || len(pending) > 0 {
+	if !m.ended || !sawFinal || len(pending) > 0 {
 		return errFallback
 	}
 	if !parseTrailer(trailer, &m.t.Meta, bare) {

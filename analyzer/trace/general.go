@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -30,77 +31,133 @@ func parseGeneral(ctx context.Context, r io.Reader, b *Builder) error {
 	if err != nil {
 		return err
 	}
-	dec := json.NewDecoder(br)
-	dec.UseNumber()
+	d := newTextDecoder(br, lead)
+	if _, err := d.Token(); err != nil { // '[' or '{'
+		return d.fail(err)
+	}
 	if first == '[' {
-		if _, err := dec.Token(); err != nil {
-			return jsonErr(dec, err, lead)
-		}
-		if err := decodeEvents(ctx, dec, b, lead); err != nil {
+		if err := d.events(ctx, b); err != nil {
 			return err
 		}
-		return expectEnd(dec, lead)
+		return d.expectEnd()
 	}
-	if _, err := dec.Token(); err != nil { // {
-		return jsonErr(dec, err, lead)
+	return d.objectRest(ctx, b, false)
+}
+
+// resumePrefix{Object,Bare} put a decoder in the state it is in inside
+// the traceEvents array: inside an object's array, or a bare array.
+const (
+	resumePrefixObject = `{"traceEvents":[`
+	resumePrefixBare   = `[`
+)
+
+// resumeGeneral takes over a parse the fast path began (see resumeFrom):
+// r is the JSON text from offset at, where an entry of the traceEvents
+// array (or its closing ']') begins, and b holds the entries before it.
+// It reads the rest as parseGeneral would, with the same results, errors
+// and byte offsets: a decoder reading a prefix that opens the array is in
+// the same state as one that read the text up to at, since at is where a
+// value of the array starts.
+func resumeGeneral(ctx context.Context, r io.Reader, b *Builder, bare bool, at int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	sawEvents := false
-	for dec.More() {
-		tok, err := dec.Token()
+	prefix, tokens := resumePrefixObject, 3 // '{', the key, '['
+	if bare {
+		prefix, tokens = resumePrefixBare, 1
+	}
+	d := newTextDecoder(io.MultiReader(strings.NewReader(prefix), r), at-int64(len(prefix)))
+	for range tokens {
+		if _, err := d.Token(); err != nil {
+			return d.fail(err)
+		}
+	}
+	if err := d.events(ctx, b); err != nil {
+		return err
+	}
+	if bare {
+		return d.expectEnd()
+	}
+	return d.objectRest(ctx, b, true)
+}
+
+// textDecoder is the general parser's streaming decoder, with what it
+// needs to place an error in the JSON text: its input, and lead, the
+// offset in the JSON text of the first byte it reads.
+type textDecoder struct {
+	*json.Decoder
+	src  io.Reader
+	lead int64
+}
+
+func newTextDecoder(src io.Reader, lead int64) *textDecoder {
+	d := &textDecoder{Decoder: json.NewDecoder(src), src: src, lead: lead}
+	d.UseNumber()
+	return d
+}
+
+// objectRest reads the members of a trace's top-level object from the
+// decoder's position to its closing '}' and the end of the text.
+// sawEvents says whether a traceEvents array was read already.
+func (d *textDecoder) objectRest(ctx context.Context, b *Builder, sawEvents bool) error {
+	for d.More() {
+		tok, err := d.Token()
 		if err != nil {
-			return jsonErr(dec, err, lead)
+			return d.fail(err)
 		}
 		key, _ := tok.(string)
 		if key == "traceEvents" {
-			tok, err := dec.Token()
+			tok, err := d.Token()
 			if err != nil {
-				return jsonErr(dec, err, lead)
+				return d.fail(err)
 			}
-			if d, ok := tok.(json.Delim); !ok || d != '[' {
+			if dl, ok := tok.(json.Delim); !ok || dl != '[' {
 				return fmt.Errorf("%w: traceEvents is not an array", ErrNotTrace)
 			}
 			sawEvents = true
-			if err := decodeEvents(ctx, dec, b, lead); err != nil {
+			if err := d.events(ctx, b); err != nil {
 				return err
 			}
 			continue
 		}
 		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return jsonErr(dec, err, lead)
+		if err := d.Decode(&raw); err != nil {
+			return d.fail(err)
 		}
 		readMeta(key, raw, &b.t.Meta)
 	}
-	if _, err := dec.Token(); err != nil { // }
-		return jsonErr(dec, err, lead)
+	if _, err := d.Token(); err != nil { // }
+		return d.fail(err)
 	}
 	if !sawEvents {
 		return fmt.Errorf("%w: the JSON object has no traceEvents array", ErrNotTrace)
 	}
-	return expectEnd(dec, lead)
+	return d.expectEnd()
 }
 
-func expectEnd(dec *json.Decoder, lead int64) error {
-	if _, err := dec.Token(); err != io.EOF {
+func (d *textDecoder) expectEnd() error {
+	if _, err := d.Token(); err != io.EOF {
 		if err == nil {
-			return fmt.Errorf("%w at byte offset %d of the JSON text: unexpected data after the end of the trace", ErrInvalidJSON, lead+dec.InputOffset())
+			return fmt.Errorf("%w at byte offset %d of the JSON text: unexpected data after the end of the trace", ErrInvalidJSON, d.lead+d.InputOffset())
 		}
-		return jsonErr(dec, err, lead)
+		return d.fail(err)
 	}
 	return nil
 }
 
-func decodeEvents(ctx context.Context, dec *json.Decoder, b *Builder, lead int64) error {
+// events reads the entries of an array up to its closing ']' and feeds
+// the event objects to b.
+func (d *textDecoder) events(ctx context.Context, b *Builder) error {
 	var raw json.RawMessage
 	var ev RawEvent
 	n := 0
-	for dec.More() {
+	for d.More() {
 		if n++; n&0xffff == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
 		raw = raw[:0]
-		if err := dec.Decode(&raw); err != nil {
-			return jsonErr(dec, err, lead)
+		if err := d.Decode(&raw); err != nil {
+			return d.fail(err)
 		}
 		if len(raw) == 0 || raw[0] != '{' {
 			b.t.Events++
@@ -110,8 +167,8 @@ func decodeEvents(ctx context.Context, dec *json.Decoder, b *Builder, lead int64
 		fillRaw(raw, &ev)
 		b.Add(&ev)
 	}
-	if _, err := dec.Token(); err != nil { // ]
-		return jsonErr(dec, err, lead)
+	if _, err := d.Token(); err != nil { // ]
+		return d.fail(err)
 	}
 	return nil
 }
@@ -169,36 +226,80 @@ func readMeta(key string, raw []byte, m *Meta) {
 	}
 }
 
-// jsonErr turns a decoder error into one that names the byte offset in the
-// JSON text (lead is the whitespace skipped before the decoder started).
-func jsonErr(dec *json.Decoder, err error, lead int64) error {
+// fail turns a decoder error into one that names the byte offset in the
+// JSON text.
+func (d *textDecoder) fail(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.Is(err, ErrTruncated) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.As(err, &se):
-		// SyntaxError.Offset is relative to the decoder's internal buffer;
-		// find the bad byte by scanning the value the decoder stopped at.
-		off := lead + dec.InputOffset() + errorPos(dec.Buffered())
+		// SyntaxError.Offset is not an offset in the input; find the bad
+		// byte from the decoder's position.
+		off := d.lead + d.InputOffset() + d.errorPos(se.Error())
 		return fmt.Errorf("%w at byte offset %d of the JSON text: %s", ErrInvalidJSON, off, se.Error())
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		rest, _ := io.Copy(io.Discard, dec.Buffered())
-		return fmt.Errorf("%w: the JSON text ends early at byte offset %d (the file is incomplete)", ErrTruncated, lead+dec.InputOffset()+rest)
+		rest, _ := io.Copy(io.Discard, d.Buffered())
+		return fmt.Errorf("%w: the JSON text ends early at byte offset %d (the file is incomplete)", ErrTruncated, d.lead+d.InputOffset()+rest)
 	}
 	return err
 }
 
-// errorPos returns the position of the first invalid byte in the text the
-// decoder had buffered from the start of the value it failed on.
-func errorPos(r io.Reader) int64 {
-	data, _ := io.ReadAll(r)
+// errorScanMax bounds the text read past the decoder's position to find
+// the byte a syntax error is about.
+const errorScanMax = fastMaxHold
+
+// errorPos returns the position, from the decoder's, of the byte the
+// syntax error msg is about. It reads the text from the decoder's position
+// (what the decoder buffered, then the rest of its input, as far as the
+// value there extends) so that the answer does not depend on how much the
+// decoder had buffered.
+func (d *textDecoder) errorPos(msg string) int64 {
+	data, _ := io.ReadAll(d.Buffered())
+	eof := false
+	for {
+		pos, known := syntaxErrorPos(data, msg, eof)
+		if known || eof || len(data) >= errorScanMax {
+			return int64(pos)
+		}
+		more := make([]byte, max(64<<10, len(data)))
+		n, err := io.ReadFull(d.src, more)
+		data = append(data, more[:n]...)
+		eof = err != nil
+	}
+}
+
+// syntaxErrorPos finds, in data (the text from a decoder's position), the
+// byte the decoder's syntax error msg is about. The decoder stops just
+// before a value or a separator; the bad byte is
+//   - for "expected comma/colon ...", the next byte after whitespace (a
+//     value where a separator must be);
+//   - the first invalid byte of the value there, when it has one;
+//   - the byte after that value, for "... after top-level value" (junk
+//     after a number or literal the decoder read);
+//   - else the value's first byte (a valid value where a separator or a
+//     close must be).
+//
+// known is false when the value runs past the end of data and eof is not
+// set: more text is needed.
+func syntaxErrorPos(data []byte, msg string, eof bool) (pos int, known bool) {
 	i := skipWS(data, 0)
+	if strings.HasPrefix(msg, "expected ") {
+		return i, i < len(data) || eof
+	}
 	if i >= len(data) {
-		return int64(i)
+		return i, eof
 	}
 	end, ok := skipValue(data, i, 0)
-	if !ok {
-		return int64(end)
+	switch {
+	case !ok && end >= len(data):
+		return end, eof // the value runs on past data
+	case !ok:
+		return end, true
+	case strings.HasSuffix(msg, "after top-level value"):
+		j := skipWS(data, end)
+		return j, j < len(data) || eof
+	default:
+		return i, true
 	}
-	return int64(skipWS(data, end)) // a valid value, then an unexpected byte
 }

@@ -40,9 +40,11 @@ type Options struct {
 // It uses the fast parallel scanner when the file has the line layout
 // Kineto writes and the general parser otherwise (or when opts.General is
 // set); both produce the same Trace. When the fast path gives up part-way
-// (a layout it cannot read with certainty, or invalid text) the file is
-// read again with the general parser, which reports errors with their byte
-// offset, and Progress starts again from zero. Progress may be called from
+// (a layout it cannot read with certainty, or invalid or truncated text),
+// the general parser, which reports errors with their byte offset, reads
+// the file from the last entry boundary the fast path reached (or from
+// the start when that was outside the traceEvents array), and Progress
+// starts again from zero. Progress may be called from
 // a goroutine other than the caller's, never concurrently.
 func Load(ctx context.Context, path string, opts Options) (*Trace, error) {
 	if !opts.General {
@@ -56,8 +58,33 @@ func Load(ctx context.Context, path string, opts Options) (*Trace, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("load %s: %w", path, err)
 		}
+		if rf, ok := errors.AsType[*resumeFrom](err); ok {
+			return loadResumed(ctx, path, opts, rf)
+		}
 	}
 	return loadGeneral(ctx, path, opts)
+}
+
+// loadResumed reads the rest of a trace with the general parser from where
+// the fast path gave up inside its traceEvents array (see resumeFrom).
+func loadResumed(ctx context.Context, path string, opts Options, rf *resumeFrom) (*Trace, error) {
+	src, err := Open(path, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	if _, err := io.CopyN(io.Discard, src, rf.at); err != nil {
+		// The text read before is no longer there (the file changed):
+		// read it all again.
+		return loadGeneral(ctx, path, opts)
+	}
+	b := &Builder{t: rf.t}
+	if err := resumeGeneral(ctx, src, b, rf.bare, rf.at); err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	t := b.Trace()
+	t.Bytes = src.Uncompressed()
+	return t, nil
 }
 
 // loadGeneral reads the trace with the general parser.

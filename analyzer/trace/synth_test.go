@@ -3,6 +3,8 @@ package trace
 import (
 	"bytes"
 	"context"
+	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -130,6 +132,55 @@ func fastDirect(data []byte, workers, block int) (*Trace, error) {
 	return t, err
 }
 
+// fastThenGeneral is Load in memory: the fast path, then the general
+// parser from where the fast path gave up inside the events array, or
+// from the start. It reports whether the fast path read the whole text
+// and whether the general parser resumed it part-way.
+func fastThenGeneral(t *testing.T, data []byte, workers, block int) (tr *Trace, err error, whole, resumed bool) {
+	t.Helper()
+	got, ferr := fastDirect(data, workers, block)
+	if ferr == nil {
+		return got, nil, true, false
+	}
+	b := NewBuilder("p")
+	rf, resumed := errors.AsType[*resumeFrom](ferr)
+	switch {
+	case resumed:
+		if rf.why != errFallback {
+			t.Fatalf("fast path error %v, want errFallback", rf.why) // a recovered scanner panic is a bug
+		}
+		if rf.at < 0 || rf.at > int64(len(data)) {
+			t.Fatalf("resume offset %d outside the %d-byte text", rf.at, len(data))
+		}
+		b = &Builder{t: rf.t}
+		err = resumeGeneral(context.Background(), bytes.NewReader(data[rf.at:]), b, rf.bare, rf.at)
+	case ferr != errFallback:
+		t.Fatalf("fast path error %v, want errFallback", ferr)
+	default:
+		err = parseGeneral(context.Background(), bytes.NewReader(data), b)
+	}
+	tr = b.Trace()
+	tr.Bytes = int64(len(data))
+	return tr, err, false, resumed
+}
+
+// sameResult fails t unless the two parses gave the same trace or the same
+// error.
+func sameResult(t *testing.T, want *Trace, werr error, got *Trace, gerr error) {
+	t.Helper()
+	switch {
+	case (werr == nil) != (gerr == nil):
+		t.Fatalf("general parser error %v, fast path then general parser error %v", werr, gerr)
+	case werr != nil:
+		if werr.Error() != gerr.Error() {
+			t.Fatalf("errors differ:\n general             %v\n fast, then general  %v", werr, gerr)
+		}
+	case !reflect.DeepEqual(want, got):
+		diffTraces(t, want, got)
+		t.Fatal("traces differ")
+	}
+}
+
 func TestFastMatchesGeneralOnSynthetic(t *testing.T) {
 	cases := append(synthCases, struct {
 		name string
@@ -147,22 +198,19 @@ func TestFastMatchesGeneralOnSynthetic(t *testing.T) {
 			if werr == nil {
 				want.Path = "p"
 			}
+			gen := NewBuilder("p")
+			gerr := parseGeneral(context.Background(), bytes.NewReader(data), gen)
+			gen.t.Bytes = int64(len(data))
 			for _, blk := range []int{fastBlock, 4096, 97, 1} {
 				for _, workers := range []int{1, 2, 3} {
-					got, err := fastDirect(data, workers, blk)
-					if err != nil {
-						if err != errFallback {
-							t.Fatalf("block %d: unexpected error %v", blk, err)
-						}
-						if tc.fast && werr == nil && blk == fastBlock {
-							t.Errorf("the fast path gave up on a text it should read (workers %d)", workers)
-						}
-						continue
+					got, err, whole, _ := fastThenGeneral(t, data, workers, blk)
+					if !whole && tc.fast && werr == nil && blk == fastBlock {
+						t.Errorf("the fast path gave up on a text it should read (workers %d)", workers)
 					}
-					if werr != nil {
+					if whole && werr != nil {
 						t.Fatalf("fast path accepted a text the general parser rejects (%v)", werr)
 					}
-					diffTraces(t, want, got)
+					sameResult(t, gen.t, gerr, got, err)
 				}
 			}
 		})
