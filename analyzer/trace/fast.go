@@ -64,7 +64,7 @@ func loadFast(ctx context.Context, path string, opts Options) (*Trace, error) {
 		return nil, err
 	}
 	defer src.Close()
-	t, err := parseFast(ctx, src, path, runtime.GOMAXPROCS(0), fastBlock, src.jsonSizeHint())
+	t, err := parseFast(ctx, src, path, runtime.GOMAXPROCS(0), fastBlock, src.jsonSizeEstimate)
 	if errors.Is(err, errFallback) {
 		return nil, err
 	}
@@ -79,10 +79,11 @@ func loadFast(ctx context.Context, path string, opts Options) (*Trace, error) {
 // reading blocks of the given size (tests use tiny blocks to put chunk
 // boundaries everywhere).
 //
-// sizeHint, when not 0, is the expected size of the JSON text: the merged
-// event slices are then sized once from the event density of the first
-// megabytes instead of growing by copies.
-func parseFast(ctx context.Context, r io.Reader, path string, workers, block int, sizeHint int64) (*Trace, error) {
+// sizeHint, when not nil, estimates the size of the JSON text (0 when it
+// cannot); it is called once, after the first megabytes are merged, and the
+// merged event slices are then sized from their event density instead of
+// growing by copies.
+func parseFast(ctx context.Context, r io.Reader, path string, workers, block int, sizeHint func() int64) (*Trace, error) {
 	workers = max(1, min(workers, 8))
 	block = max(1, block)
 	// The blocks and chunk Traces in flight are recycled through free
@@ -366,7 +367,7 @@ type merger struct {
 	t        *Trace
 	remap    [][]Str           // per worker: worker string id -> trace string id
 	spare    *freeList[*Trace] // merged chunk Traces, emptied, for the workers
-	sizeHint int64             // expected JSON bytes, 0 if unknown
+	sizeHint func() int64      // estimates the JSON bytes (see parseFast)
 	merged   int64             // JSON bytes of the chunks merged so far
 	sized    bool
 	// nextOff is the offset in the JSON text of the first chunk not yet
@@ -466,11 +467,15 @@ func (m *merger) recycle(t *Trace) {
 // are never touched, so a generous margin costs address space, not memory.
 func (m *merger) presize() {
 	const presizeAfter = 4 << 20
-	if m.sized || m.sizeHint == 0 || m.merged < presizeAfter {
+	if m.sized || m.sizeHint == nil || m.merged < presizeAfter {
 		return
 	}
 	m.sized = true
-	f := float64(m.sizeHint)/float64(m.merged)*1.15 + 0.01
+	size := m.sizeHint()
+	if size <= 0 {
+		return
+	}
+	f := float64(size)/float64(m.merged)*1.15 + 0.01
 	t := m.t
 	t.Kernels = growTo(t.Kernels, f)
 	t.Launches = growTo(t.Launches, f)

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"sync/atomic"
 
@@ -107,20 +109,24 @@ func loadGeneral(ctx context.Context, path string, opts Options) (*Trace, error)
 // with counters for progress and error offsets.
 type Source struct {
 	io.Reader
-	file     *os.File
-	gz       *gzip.Reader
-	Gzip     bool
-	Size     int64
-	unzBytes atomic.Int64
+	file      *os.File
+	gz        *gzip.Reader
+	Gzip      bool
+	Size      int64
+	unzBytes  atomic.Int64
+	fileBytes atomic.Int64 // bytes read from the file (compressed, for gzip)
 }
 
 // Uncompressed is the number of JSON bytes read so far.
 func (s *Source) Uncompressed() int64 { return s.unzBytes.Load() }
 
-// jsonSizeHint returns the expected size of the JSON text: the file's size,
-// or for gzip the size its trailer records (modulo 4 GiB, so a value below
-// the compressed size means unknown). 0 when unknown.
-func (s *Source) jsonSizeHint() int64 {
+// jsonSizeEstimate returns the expected size of the JSON text, or 0 when
+// unknown: the file's size, or for gzip the size its trailer records.
+// That size is modulo 4 GiB (and, for a file of several gzip members, the
+// last member's): of the sizes it allows, the one nearest to the file's
+// size times the compression ratio of the text read so far is taken. It
+// may be called while another goroutine reads the text.
+func (s *Source) jsonSizeEstimate() int64 {
 	if !s.Gzip {
 		return s.Size
 	}
@@ -131,11 +137,21 @@ func (s *Source) jsonSizeHint() int64 {
 	if _, err := s.file.ReadAt(tail[:], s.Size-4); err != nil {
 		return 0
 	}
-	n := int64(tail[0]) | int64(tail[1])<<8 | int64(tail[2])<<16 | int64(tail[3])<<24
-	if n < s.Size {
-		return 0
+	isize := int64(binary.LittleEndian.Uint32(tail[:]))
+	unz, comp := s.unzBytes.Load(), s.fileBytes.Load()
+	if unz <= 0 || comp <= 0 {
+		if isize < s.Size {
+			return 0 // wrapped, and nothing to tell by how much
+		}
+		return isize
 	}
-	return n
+	return nearestModulo(isize, float64(unz)/float64(comp)*float64(s.Size), 1<<32)
+}
+
+// nearestModulo returns the value v + k*m (k >= 0) nearest to est.
+func nearestModulo(v int64, est float64, m int64) int64 {
+	k := math.Round((est - float64(v)) / float64(m))
+	return v + int64(max(k, 0))*m
 }
 
 // Close closes the file.
@@ -166,9 +182,9 @@ func Open(path string, progress func(done, total int64)) (*Source, error) {
 		return nil, fmt.Errorf("load %s: is a directory, not a trace file", path)
 	}
 	s := &Source{file: f, Size: st.Size()}
-	var r io.Reader = f
+	var r io.Reader = &byteCounter{r: f, n: &s.fileBytes}
 	if progress != nil {
-		r = &progressReader{r: f, total: st.Size(), fn: progress}
+		r = &progressReader{r: r, total: st.Size(), fn: progress}
 	}
 	// A small buffer: it serves the sniffed bytes, after which the
 	// parsers' large reads go straight to the file instead of through the
@@ -188,6 +204,18 @@ func Open(path string, progress func(done, total int64)) (*Source, error) {
 		s.Reader = &countingReader{r: br, n: &s.unzBytes, path: path}
 	}
 	return s, nil
+}
+
+// byteCounter counts the bytes read through it.
+type byteCounter struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *byteCounter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 type countingReader struct {

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,6 +63,53 @@ func TestLoadCaptureMarks(t *testing.T) {
 		}
 		if inside != 202 {
 			t.Errorf("general=%v: %d launches inside the capture, want 202", general, inside)
+		}
+	}
+}
+
+func TestNearestModulo(t *testing.T) {
+	const g4 = int64(1) << 32
+	for _, c := range []struct {
+		v    int64
+		est  float64
+		want int64
+	}{
+		{1000, 1100, 1000},                 // the trailer's size is right
+		{205 << 20, 4.4e9, 205<<20 + g4},   // 4.5 GB of JSON: wrapped once
+		{205 << 20, 9.0e9, 205<<20 + 2*g4}, // wrapped twice
+		{3 << 30, 1.0e9, 3 << 30},          // a poor estimate never goes below the trailer's size
+		{100 << 20, 2.1e9, 100<<20 + 0*g4}, // nearer to 100 MB than to 4.1 GB
+		{100 << 20, 2.4e9, 100<<20 + 1*g4}, // nearer to 4.1 GB
+	} {
+		if got := nearestModulo(c.v, c.est, g4); got != c.want {
+			t.Errorf("nearestModulo(%d, %.3g) = %d, want %d", c.v, c.est, got, c.want)
+		}
+	}
+}
+
+// TestJSONSizeEstimate checks the size the loader presizes its slices for:
+// a plain file's size, and for gzip the size the trailer records.
+func TestJSONSizeEstimate(t *testing.T) {
+	data := kinetoText(3000)
+	for _, gz := range []bool{false, true} {
+		d, name := data, "p.json"
+		if gz {
+			d, name = gzipBytes(t, data), "p.json.gz"
+		}
+		src, err := Open(writeTemp(t, name, d), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		if _, err := io.CopyN(io.Discard, src, int64(len(data))/3); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(len(d))
+		if gz {
+			want = int64(len(data))
+		}
+		if got := src.jsonSizeEstimate(); got != want {
+			t.Errorf("%s: estimate %d, want %d", name, got, want)
 		}
 	}
 }

@@ -125,7 +125,7 @@ func loadBoth(t *testing.T, name string, data []byte) (*Trace, error) {
 
 // fastDirect runs the fast path with the given workers and block size.
 func fastDirect(data []byte, workers, block int) (*Trace, error) {
-	t, err := parseFast(context.Background(), bytes.NewReader(data), "p", workers, block, int64(len(data)))
+	t, err := parseFast(context.Background(), bytes.NewReader(data), "p", workers, block, func() int64 { return int64(len(data)) })
 	if t != nil {
 		t.Bytes = int64(len(data))
 	}
