@@ -57,6 +57,10 @@ type Options struct {
 	// Progress, when set, is called now and then while traces load with the
 	// bytes read so far and the total (0 when unknown).
 	Progress func(done, total int64)
+	// Partial analyses the complete events of a trace file that ends early
+	// (cut short while written or copied) instead of failing, with a
+	// warning that says where it ends (trace.Options.Partial).
+	Partial bool
 	// PIDSubstring, when set, restricts the overlap analysis of each formal
 	// trace to the busiest GPU process whose id contains it; the kernel
 	// table keeps its own process choice (triage-behaviour.md §1.1, §5).
@@ -284,9 +288,13 @@ func loadInput(ctx context.Context, input string, opts Options, ev frameworkEvid
 	}
 	var out []loaded
 	for _, tg := range targets.Files {
-		t, err := trace.Load(ctx, tg.Path, trace.Options{Progress: opts.Progress})
+		t, err := trace.Load(ctx, tg.Path, trace.Options{Progress: opts.Progress, Partial: opts.Partial})
 		if err != nil {
 			return nil, nil, err
+		}
+		if t.Incomplete != "" {
+			*warnings = append(*warnings, fmt.Sprintf("%s: %s; the tables cover only the %s before that point.",
+				filepath.Base(tg.Path), t.Incomplete, plural(t.Events, "event", "events")))
 		}
 		ev.addPath(filepath.Base(tg.Path))
 		ev.addTrace(t)

@@ -1,13 +1,19 @@
 package analyzer
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tracetriage/tracetriage/analyzer/trace"
+	"github.com/tracetriage/tracetriage/internal/testutil"
 )
 
 func analyzeFixture(t *testing.T, opts Options) *Document {
@@ -257,5 +263,51 @@ func TestAnalyzeOwnCapture(t *testing.T) {
 		if strings.Contains(w, "replayed from CUDA/HIP graphs") {
 			t.Errorf("attributed replays still warned: %s", w)
 		}
+	}
+}
+
+// A trace cut short fails with ErrTruncated; with Options.Partial its
+// complete events are analysed, with a warning that says where it ends.
+func TestAnalyzePartialTrace(t *testing.T) {
+	f, err := os.Open(filepath.Join(testutil.ModuleRoot(), "testdata", "sglang-decode-small.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut-TP-0-DECODE.trace.json")
+	if err := os.WriteFile(cut, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Analyze(context.Background(), Options{Input: cut}); !errors.Is(err, trace.ErrTruncated) {
+		t.Fatalf("without Partial: %v, want ErrTruncated", err)
+	}
+	doc, err := Analyze(context.Background(), Options{Input: cut, Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Analyze(context.Background(), Options{Input: filepath.Join(testutil.ModuleRoot(), "testdata", "sglang-decode-small.json.gz")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	warn := strings.Join(doc.Warnings, "\n")
+	if want := fmt.Sprintf("cut-TP-0-DECODE.trace.json: truncated: the JSON text ends early at byte offset %d", len(data)/2); !strings.Contains(warn, want) || !strings.Contains(warn, "the tables cover only the") {
+		t.Errorf("warnings %q lack %q", warn, want)
+	}
+	launches := func(d *Document) (n int) {
+		for _, k := range stageByName(t, d, StageDecode).Kernels {
+			n += k.Launches
+		}
+		return n
+	}
+	if got, all := launches(doc), launches(full); got == 0 || got >= all {
+		t.Errorf("partial trace: %d kernel launches, want some of the full trace's %d", got, all)
 	}
 }

@@ -35,6 +35,12 @@ type Options struct {
 	Progress func(done, total int64)
 	// General forces the general parser even when the fast path applies.
 	General bool
+	// Partial keeps the events of a file that ends early (a JSON text or
+	// gzip stream cut short, as by a process killed while writing, or a
+	// copy stopped part-way) instead of failing with ErrTruncated: the
+	// Trace holds every complete event before the cut, and Incomplete says
+	// where the text ended.
+	Partial bool
 }
 
 // Load reads one trace file (plain JSON or gzip, detected by content).
@@ -81,12 +87,7 @@ func loadResumed(ctx context.Context, path string, opts Options, rf *resumeFrom)
 		return loadGeneral(ctx, path, opts)
 	}
 	b := &Builder{t: rf.t}
-	if err := resumeGeneral(ctx, src, b, rf.bare, rf.at); err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
-	}
-	t := b.Trace()
-	t.Bytes = src.Uncompressed()
-	return t, nil
+	return finish(path, b.Trace(), src, resumeGeneral(ctx, src, b, rf.bare, rf.at), opts)
 }
 
 // loadGeneral reads the trace with the general parser.
@@ -97,10 +98,19 @@ func loadGeneral(ctx context.Context, path string, opts Options) (*Trace, error)
 	}
 	defer src.Close()
 	b := NewBuilder(path)
-	if err := parseGeneral(ctx, src, b); err != nil {
+	return finish(path, b.Trace(), src, parseGeneral(ctx, src, b), opts)
+}
+
+// finish returns the trace the general parser built from src, or its
+// error; with opts.Partial, a text that ends early gives the events before
+// the cut (see Options.Partial).
+func finish(path string, t *Trace, src *Source, err error, opts Options) (*Trace, error) {
+	if err != nil && !(opts.Partial && errors.Is(err, ErrTruncated)) {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	t := b.Trace()
+	if err != nil {
+		t.Incomplete = err.Error()
+	}
 	t.Bytes = src.Uncompressed()
 	return t, nil
 }

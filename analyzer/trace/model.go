@@ -148,6 +148,10 @@ type Trace struct {
 	Malformed int
 	// Bytes is the size of the JSON text read (uncompressed).
 	Bytes int64
+	// Incomplete, for a file loaded with Options.Partial that ends early,
+	// says where and how (the ErrTruncated error's text); "" for a whole
+	// trace.
+	Incomplete string
 }
 
 // S returns the string of a handle; shorthand for t.Strings.Get.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -102,4 +104,49 @@ func offsetOf(t *testing.T, err error) int64 {
 		off = off*10 + int64(c-'0')
 	}
 	return off
+}
+
+// TestLoadPartial checks Options.Partial: a file cut short gives every
+// complete event before the cut and says where the text ended; a whole
+// file is unchanged, and other errors still fail.
+func TestLoadPartial(t *testing.T) {
+	data := kinetoText(3000)
+	const evEnd = "\n    }\n  }" // the end of each event of kinetoText
+	for _, cut := range []int{len(data) / 10, len(data) / 2, len(data) - 40} {
+		path := writeTemp(t, "cut.json", data[:cut])
+		tr, err := Load(context.Background(), path, Options{Partial: true})
+		if err != nil {
+			t.Fatalf("cut at %d: %v", cut, err)
+		}
+		if want := bytes.Count(data[:cut], []byte(evEnd)); len(tr.Kernels) != want {
+			t.Errorf("cut at %d: %d kernels, want the %d complete events", cut, len(tr.Kernels), want)
+		}
+		if want := fmt.Sprintf("the JSON text ends early at byte offset %d", cut); !strings.Contains(tr.Incomplete, want) {
+			t.Errorf("cut at %d: Incomplete %q lacks %q", cut, tr.Incomplete, want)
+		}
+		if tr.Bytes != int64(cut) {
+			t.Errorf("cut at %d: Bytes %d", cut, tr.Bytes)
+		}
+		if _, err := Load(context.Background(), path, Options{}); !errors.Is(err, ErrTruncated) {
+			t.Errorf("cut at %d without Partial: %v, want ErrTruncated", cut, err)
+		}
+	}
+
+	gz := gzipBytes(t, data)
+	tr, err := Load(context.Background(), writeTemp(t, "cut.json.gz", gz[:len(gz)*2/3]), Options{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(tr.Kernels); n == 0 || n >= 3000 || !strings.Contains(tr.Incomplete, "the gzip stream ends early") {
+		t.Errorf("cut gzip: %d kernels, Incomplete %q", n, tr.Incomplete)
+	}
+
+	whole, err := Load(context.Background(), writeTemp(t, "whole.json", data), Options{Partial: true})
+	if err != nil || whole.Incomplete != "" || len(whole.Kernels) != 3000 {
+		t.Errorf("whole file with Partial: err %v, Incomplete %q, %d kernels", err, whole.Incomplete, len(whole.Kernels))
+	}
+	bad := bytes.Replace(bytes.Clone(data), []byte(`"dur": 2.25`), []byte(`"dur": x.25`), 1)
+	if _, err := Load(context.Background(), writeTemp(t, "bad.json", bad), Options{Partial: true}); !errors.Is(err, ErrInvalidJSON) {
+		t.Errorf("invalid file with Partial: %v, want ErrInvalidJSON", err)
+	}
 }
