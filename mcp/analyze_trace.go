@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/trace"
 )
 
 // Defaults and limits of analyze_trace. With the defaults a whole answer
@@ -33,6 +35,7 @@ type AnalyzeTraceInput struct {
 	MaxSites     int      `json:"max_sites,omitempty" jsonschema:"launch sites kept per kernel, best first (default 2)"`
 	Tables       []string `json:"tables,omitempty" jsonschema:"tables to return: any of kernels, overlap, fuse (default all three)"`
 	Timeline     bool     `json:"timeline,omitempty" jsonschema:"also return each stage's ASCII timeline of the GPU streams around its top overlap row (larger answer)"`
+	Partial      bool     `json:"partial,omitempty" jsonschema:"analyse a trace file that ends early (cut short while written or copied): its complete events, with a warning, instead of an error"`
 }
 
 // AnalyzeTraceOutput is the analysis document of the trace (see
@@ -88,7 +91,8 @@ func AnalyzeTrace(s *Server) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return out, "", err
 		}
-		doc, cached, err := s.loadDocument(ctx, req, traceArgs{in.Input, in.MappingInput, in.FormalInput, in.Framework})
+		doc, cached, err := s.loadDocument(ctx, req, traceArgs{input: in.Input, mapping: in.MappingInput, formal: in.FormalInput,
+			framework: in.Framework, partial: in.Partial, offerPartial: true})
 		if err != nil {
 			return out, "", err
 		}
@@ -120,6 +124,10 @@ func readOnlyLocal(title string) mcp.ToolOption {
 // traceArgs names the trace(s) of one analysis.
 type traceArgs struct {
 	input, mapping, formal, framework string
+	// partial analyses traces that end early (analyzer.Options.Partial);
+	// offerPartial says the tool has the partial argument, so that the
+	// error of a truncated trace can point to it.
+	partial, offerPartial bool
 }
 
 var frameworks = []string{"auto", "sglang", "vllm", "trtllm"}
@@ -137,9 +145,9 @@ func (s *Server) loadDocument(ctx context.Context, req mcp.CallToolRequest, a tr
 	}
 	// The timeline is always built, so that one cached analysis answers
 	// calls with and without it.
-	opts := analyzer.Options{Framework: fw, Timeline: true}
+	opts := analyzer.Options{Framework: fw, Timeline: true, Partial: a.partial}
 	var key strings.Builder
-	fmt.Fprintf(&key, "fw=%s|tl", fw)
+	fmt.Fprintf(&key, "fw=%s|tl|partial=%v", fw, a.partial)
 	switch {
 	case a.input != "" && (a.mapping != "" || a.formal != ""):
 		return nil, false, userErrorf("give either input, or mapping_input and formal_input, not both")
@@ -197,6 +205,9 @@ func (s *Server) loadDocument(ctx context.Context, req mcp.CallToolRequest, a tr
 		}
 		return nil, fmt.Errorf("analyse %s: %w", what, err)
 	})
+	if err != nil && a.offerPartial && errors.Is(err, trace.ErrTruncated) {
+		err = fmt.Errorf("%w; call again with partial: true to analyse the events before the cut", err)
+	}
 	return doc, hit, err
 }
 

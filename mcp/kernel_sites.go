@@ -109,7 +109,7 @@ func KernelSites(s *Server) (mcp.Tool, server.ToolHandlerFunc) {
 		if err != nil {
 			return out, "", err
 		}
-		doc, _, err := s.loadDocument(ctx, req, traceArgs{in.Input, in.MappingInput, in.FormalInput, in.Framework})
+		doc, _, err := s.loadDocument(ctx, req, traceArgs{input: in.Input, mapping: in.MappingInput, formal: in.FormalInput, framework: in.Framework})
 		if err != nil {
 			return out, "", err
 		}

@@ -408,3 +408,33 @@ func TestAnalyzeTraceTimeline(t *testing.T) {
 		t.Errorf("markdown lacks the timeline:\n%s", resultText(res))
 	}
 }
+
+// A trace cut short is an error that points to partial; with partial: true
+// the real engine analyses its complete events and warns where it ends.
+func TestAnalyzeTracePartial(t *testing.T) {
+	gz, err := os.ReadFile(filepath.Join(testutil.ModuleRoot(), "testdata", "sglang-decode-small.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "cut.json.gz")
+	if err := os.WriteFile(p, gz[:len(gz)*2/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Roots: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := startClient(t, srv)
+	wantError(t, callTool(t, cl, "analyze_trace", map[string]any{"input": p}), "the gzip stream ends early", "partial: true")
+	out := decode[AnalyzeTraceOutput](t, callTool(t, cl, "analyze_trace", map[string]any{"input": p, "partial": true}))
+	if out.Cached {
+		t.Error("the partial analysis was served from the cache of the failed one")
+	}
+	if w := strings.Join(out.Warnings, "\n"); !strings.Contains(w, "cut.json.gz: truncated: the gzip stream ends early") || !strings.Contains(w, "the tables cover only the") {
+		t.Errorf("warnings %q", w)
+	}
+	if len(out.Stages) == 0 || len(out.Stages[0].Kernels) == 0 {
+		t.Errorf("no kernels in the partial analysis: %+v", out.Stages)
+	}
+}

@@ -260,7 +260,7 @@ func TestAnalyzeTraceEngineErrors(t *testing.T) {
 		want string
 	}{
 		{fmt.Errorf("load a.json.gz: %w at byte offset 7", trace.ErrInvalidJSON), "damaged or still being written"},
-		{fmt.Errorf("load a.json.gz: gzip: %w", trace.ErrTruncated), "capture the trace again"},
+		{fmt.Errorf("load a.json.gz: gzip: %w", trace.ErrTruncated), "partial: true"},
 		{fmt.Errorf("load a.json.gz: %w", trace.ErrNotTrace), "Kineto"},
 		{fmt.Errorf("discover dir: %w", trace.ErrNoTraces), ".json.gz traces"},
 	} {

@@ -40,6 +40,9 @@ Flags:
   --timeline                ASCII timeline around the top overlap candidate
   --pid-substring S         overlap analysis only: the busiest GPU process
                             whose pid contains S (the kernel table ignores it)
+  --partial                 analyse a trace file that ends early (cut short
+                            while written or copied): its complete events,
+                            with a warning, instead of failing
   --cpuprofile FILE         write a Go CPU profile of the analysis to FILE
                             (for performance reports; scripts/pgo.sh uses it)
 
@@ -73,6 +76,7 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 		fuseCat   = fs.String("fuse-catalog", "", "extra fusion patterns (YAML)")
 		timeline  = fs.Bool("timeline", false, "ASCII timeline around the top overlap candidate")
 		pidSub    = fs.String("pid-substring", "", "overlap analysis: the busiest GPU process whose id contains this")
+		partial   = fs.Bool("partial", false, "analyse the complete events of a trace file that ends early")
 		cpuProf   = fs.String("cpuprofile", "", "write a Go CPU profile of the analysis to this file")
 	)
 	capture := addCaptureFlags(fs)
@@ -128,7 +132,7 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 	opts := analyzer.Options{
 		Input: *input, MappingInput: *mapping, FormalInput: *formal,
 		Framework: *framework, FuseCatalog: *fuseCat,
-		OverlapTableLimit: *oLimit, Timeline: *timeline, PIDSubstring: *pidSub,
+		OverlapTableLimit: *oLimit, Timeline: *timeline, PIDSubstring: *pidSub, Partial: *partial,
 	}
 	prog := newProgress(io.err, *input, *mapping, *formal)
 	if prog != nil {
@@ -148,6 +152,9 @@ func runAnalyze(ctx context.Context, args []string, io stdio) error {
 	if err != nil {
 		if errors.Is(err, analyzer.ErrBadOptions) || errors.Is(err, analyzer.ErrBadFramework) {
 			return usagef("%v", err)
+		}
+		if errors.Is(err, trace.ErrTruncated) {
+			return fmt.Errorf("%w; pass --partial to analyse the events before the cut", err)
 		}
 		return err
 	}

@@ -120,7 +120,7 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"invalid fuse catalog", []string{"analyze", "--input", fixture, "--fuse-catalog", badCatalog}, 1, []string{badCatalog}},
 		{"cpuprofile in a missing directory", []string{"analyze", "--input", fixture, "--cpuprofile", "/nonexistent/cpu.pprof"}, 1, []string{"--cpuprofile", "/nonexistent/cpu.pprof"}},
 		{"missing file", []string{"analyze", "--input", "/nonexistent/trace.json"}, 1, []string{"/nonexistent/trace.json", "not found"}},
-		{"truncated gzip", []string{"analyze", "--input", truncated}, 1, []string{truncated, "truncated"}},
+		{"truncated gzip", []string{"analyze", "--input", truncated}, 1, []string{truncated, "truncated", "pass --partial"}},
 		{"invalid JSON", []string{"analyze", "--input", invalid}, 1, []string{invalid, "invalid JSON at byte offset"}},
 		{"not a trace", []string{"analyze", "--input", notTrace}, 1, []string{notTrace, "not a Chrome trace"}},
 		{"empty directory", []string{"analyze", "--input", empty}, 1, []string{empty, "no trace files found"}},
@@ -141,6 +141,19 @@ func TestAnalyzeErrors(t *testing.T) {
 				t.Errorf("%s: stderr %q lacks %q", tt.name, errOut, w)
 			}
 		}
+	}
+}
+
+// --partial analyses the events of a cut file, with a warning, and exits 0.
+func TestAnalyzePartial(t *testing.T) {
+	gz, err := os.ReadFile("../../testdata/sglang-decode-small.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := writeFile(t, "cut.json.gz", gz[:len(gz)*2/3])
+	code, out, errOut := runAnalyzeCLI(t, "analyze", "--input", cut, "--partial")
+	if code != 0 || !strings.Contains(out, "cut.json.gz: truncated: the gzip stream ends early") || !strings.Contains(out, "the tables cover only the") || !strings.Contains(out, "| gemm |") {
+		t.Errorf("exit %d (stderr %q):\n%s", code, errOut, out)
 	}
 }
 
