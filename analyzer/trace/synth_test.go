@@ -105,21 +105,15 @@ func bigKineto() string {
 	return kineto(evs...)
 }
 
+// loadBoth loads data from a file with the general parser alone and as
+// Load does, fails t unless the results are the same, and returns the
+// general parser's.
 func loadBoth(t *testing.T, name string, data []byte) (*Trace, error) {
 	t.Helper()
 	path := writeTemp(t, name, data)
 	want, werr := Load(context.Background(), path, Options{General: true})
 	got, gerr := Load(context.Background(), path, Options{})
-	switch {
-	case (werr == nil) != (gerr == nil):
-		t.Fatalf("general error %v, Load error %v", werr, gerr)
-	case werr != nil:
-		if werr.Error() != gerr.Error() {
-			t.Errorf("errors differ:\n general %v\n Load    %v", werr, gerr)
-		}
-	default:
-		diffTraces(t, want, got)
-	}
+	sameResult(t, want, werr, got, gerr)
 	return want, werr
 }
 
