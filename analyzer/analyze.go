@@ -946,7 +946,7 @@ func (fr *formalRange) run(ctx context.Context, t *trace.Trace, p *prepared, kn 
 		res := fr.sites.resolve(k, p.res.externalID(k), ln)
 		row.addSite(res, k.Dur)
 		if out := fr.out[id]; out != nil {
-			out[filled[id]] = agg.overlapKernel(t, k, row.name, res)
+			out[filled[id]] = agg.overlapKernel(t, k, row.name, res, ln)
 			filled[id]++
 		}
 		fr.totalNS += k.Dur
@@ -984,8 +984,9 @@ func (a *analysis) addOverlapProcess(t *trace.Trace, p *prepared, kn *kernelName
 		}
 		k := &t.Kernels[i]
 		canon, _ := kn.get(k.Name)
-		res := p.sites.resolve(k, p.res.externalID(k), p.launch(t, i))
-		a.stage(st).addInterval(t, k, canon, res)
+		ln := p.launch(t, i)
+		res := p.sites.resolve(k, p.res.externalID(k), ln)
+		a.stage(st).addInterval(t, k, canon, res, ln)
 	}
 }
 

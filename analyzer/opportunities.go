@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/tracetriage/tracetriage/analyzer/fuse"
@@ -10,15 +11,19 @@ import (
 
 // addInterval records one kernel execution for the overlap analysis: its
 // stream (the stream id, else the thread the trace drew it on), its span,
-// and the line and CPU op that launched it when known.
-func (s *stageAgg) addInterval(t *trace.Trace, k *trace.Kernel, canon string, res resolution) {
-	s.kernels = append(s.kernels, s.overlapKernel(t, k, canon, res))
+// the line and CPU op that launched it and when the launch call began,
+// when known (ln is nil without a launch record).
+func (s *stageAgg) addInterval(t *trace.Trace, k *trace.Kernel, canon string, res resolution, ln *trace.Launch) {
+	s.kernels = append(s.kernels, s.overlapKernel(t, k, canon, res, ln))
 }
 
 // overlapKernel is the overlap analysis's record of one kernel execution
 // (see addInterval), with s's stream label cache.
-func (s *stageAgg) overlapKernel(t *trace.Trace, k *trace.Kernel, canon string, res resolution) overlap.Kernel {
+func (s *stageAgg) overlapKernel(t *trace.Trace, k *trace.Kernel, canon string, res resolution, ln *trace.Launch) overlap.Kernel {
 	sk := overlap.Kernel{Name: canon, Stream: s.streamLabel(t, k), Start: k.TS, End: k.TS + k.Dur}
+	if ln != nil && ln.TS != 0 {
+		sk.Launch = ln.TS
+	}
 	if res.location != "" && res.location != GraphReplaySite {
 		sk.Scope, sk.LaunchOp = res.location, res.cpuOp
 	}
@@ -79,6 +84,22 @@ func (s *stageAgg) overlapKernels(st *Stage) []overlap.Kernel {
 	return out
 }
 
+// hostBoundPct: a stage whose GPU waits for the host to launch work at
+// least this share of its span gets a warning.
+const hostBoundPct = 20
+
+// hostBoundWarning says when a stage's GPU spent much of its span idle
+// waiting for the host to launch the next kernel, or returns "".
+func hostBoundWarning(stage string, b overlap.Breakdown) string {
+	if b.SpanUS <= 0 || 100*b.IdleHostUS/b.SpanUS < hostBoundPct {
+		return ""
+	}
+	return fmt.Sprintf("%s: the GPU was idle %.1f%% of the stage's span waiting for the host to launch the next kernel "+
+		"(%s of %s): the host side (Python, scheduling, kernel launches) limits this stage; CUDA graphs, or overlapping "+
+		"the CPU work with the GPU, can hide it.",
+		StageLabel(stage), 100*b.IdleHostUS/b.SpanUS, overlap.FormatUS(b.IdleHostUS), overlap.FormatUS(b.SpanUS))
+}
+
 // addOpportunities fills each stage's overlap rows, breakdown (and
 // timeline) and fusion rows.
 func addOpportunities(doc *Document, kernels [][]overlap.Kernel, catalog *fuse.Catalog, fctx fuse.Context, oopts overlap.Options, timeline bool) {
@@ -97,6 +118,9 @@ func addOpportunities(doc *Document, kernels [][]overlap.Kernel, catalog *fuse.C
 			}
 			b := res.Breakdown
 			st.Breakdown = &b
+			if w := hostBoundWarning(st.Stage, b); w != "" {
+				doc.Warnings = append(doc.Warnings, w)
+			}
 			if timeline && len(res.Rows) > 0 {
 				v := overlap.BuildTimeline(ks, res.Rows[0].Representative, overlap.TimelineOptions{})
 				st.Timeline = &v

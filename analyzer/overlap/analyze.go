@@ -24,6 +24,10 @@ type Kernel struct {
 	// LaunchOp is the CPU op that launched the kernel (e.g.
 	// "aten::mm", "sgl_kernel::silu_and_mul"), or "" when unknown.
 	LaunchOp string
+	// Launch is when the call that launched the kernel (cudaLaunchKernel,
+	// cudaGraphLaunch, ...) began, in nanoseconds on the trace clock, or 0
+	// when unknown (trace clocks are far from 0 where kernels run).
+	Launch int64
 }
 
 // dur returns the kernel's duration in nanoseconds (never negative).

@@ -22,6 +22,14 @@ type Breakdown struct {
 	BusyUS  float64 `json:"busy_us"`
 	IdleUS  float64 `json:"idle_us"`
 	BusyPct float64 `json:"busy_pct"`
+	// The idle time split by what the GPU waited for, from the launch of
+	// the kernel that ended each idle gap: IdleHostUS is the part of the
+	// gaps before that kernel's launch call began (the GPU had nothing to
+	// run because the host had not launched it yet), IdleQueuedUS the part
+	// after it (launch latency, a stream wait or a dependency). Gaps ended
+	// by a kernel without a launch record are in neither.
+	IdleHostUS   float64 `json:"idle_host_us"`
+	IdleQueuedUS float64 `json:"idle_queued_us"`
 	// KernelTimeUS is the plain sum of kernel durations.
 	KernelTimeUS float64 `json:"kernel_time_us"`
 	// ConcurrentUS is the time when kernels on two or more streams run.
@@ -215,6 +223,8 @@ func breakdownParts(kernels []Kernel, cats []string, copyEngine []bool) (Breakdo
 	}
 	b.SpanUS = us(last - first)
 	b.KernelTimeUS = us(sum)
+	host, queued := idleWait(kernels)
+	b.IdleHostUS, b.IdleQueuedUS = us(host), us(queued)
 	b.ComputeUS = us(length(union(parts[bucketCompute])))
 	commU := union(parts[bucketComm])
 	b.CommunicationUS = us(length(commU))
@@ -343,6 +353,8 @@ func WriteBreakdownTable(w io.Writer, b Breakdown) error {
 		{"Span (first kernel start to last kernel end)", FormatUS(b.SpanUS), pct(b.SpanUS)},
 		{"Busy (any kernel running)", FormatUS(b.BusyUS), pct(b.BusyUS)},
 		{"Idle (no kernel running)", FormatUS(b.IdleUS), pct(b.IdleUS)},
+		{"Idle before the next kernel was launched (waiting for the host)", FormatUS(b.IdleHostUS), pct(b.IdleHostUS)},
+		{"Idle with the next kernel launched (launch latency, waits)", FormatUS(b.IdleQueuedUS), pct(b.IdleQueuedUS)},
 		{"Concurrent (2+ streams busy)", FormatUS(b.ConcurrentUS), pct(b.ConcurrentUS)},
 		{"Compute (GEMM, attention, elementwise)", FormatUS(b.ComputeUS), pct(b.ComputeUS)},
 		{"Communication", FormatUS(b.CommunicationUS), pct(b.CommunicationUS)},
@@ -370,4 +382,50 @@ func FormatUS(v float64) string {
 		return fmt.Sprintf("%.1f us", v)
 	}
 	return fmt.Sprintf("%.2f ms", v/1000)
+}
+
+// idleWait splits the idle gaps between the kernels' busy periods by the
+// launch of the kernel that ends each gap (the earliest launched of those
+// starting then): the part of the gap before its launch call began is the
+// host's (returned first), the rest is queued. Gaps ended by kernels
+// without a launch record count in neither; zero-length kernels take no
+// part, as in the busy time.
+func idleWait(kernels []Kernel) (host, queued int64) {
+	// The kernels in order of start, the earliest launched first among
+	// those starting together (without a launch record, last). Indices
+	// keep the memory small; kernels come nearly in start order, so the
+	// sort costs little.
+	order := make([]int32, 0, len(kernels))
+	for i := range kernels {
+		if kernels[i].dur() > 0 {
+			order = append(order, int32(i))
+		}
+	}
+	if len(order) == 0 {
+		return 0, 0
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &kernels[i], &kernels[j]
+		if c := cmp.Compare(a.Start, b.Start); c != 0 {
+			return c
+		}
+		if (a.Launch == 0) != (b.Launch == 0) {
+			if a.Launch != 0 {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.Launch, b.Launch)
+	})
+	busyEnd := kernels[order[0]].Start + kernels[order[0]].dur()
+	for _, i := range order[1:] {
+		k := &kernels[i]
+		if gap := k.Start - busyEnd; gap > 0 && k.Launch != 0 {
+			h := min(max(k.Launch-busyEnd, 0), gap)
+			host += h
+			queued += gap - h
+		}
+		busyEnd = max(busyEnd, k.Start+k.dur())
+	}
+	return host, queued
 }

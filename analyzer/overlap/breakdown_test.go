@@ -39,8 +39,14 @@ func breakdownFixture() []Kernel {
 		kn("silu_kernel", "main", 50, 60),
 		kn("mystery_kernel", "main", 60, 70),
 		kn("nccl_allreduce", "comm", 30, 80),
-		kn("Memcpy HtoD (Pinned -> Device)", "copy", 90, 100),
+		launchedAt(kn("Memcpy HtoD (Pinned -> Device)", "copy", 90, 100), 85),
 	}
+}
+
+// launchedAt gives k a launch call that began at us microseconds.
+func launchedAt(k Kernel, us float64) Kernel {
+	k.Launch = int64(us * 1000)
+	return k
 }
 
 func TestBreakdown(t *testing.T) {
@@ -55,6 +61,7 @@ func TestBreakdown(t *testing.T) {
 			kernels: breakdownFixture(),
 			want: Breakdown{
 				SpanUS: 100, BusyUS: 90, IdleUS: 10, BusyPct: 90, KernelTimeUS: 120, ConcurrentUS: 30, Streams: 3,
+				IdleHostUS: 5, IdleQueuedUS: 5,
 				ComputeUS: 50, CommunicationUS: 50, MemoryUS: 10, OtherUS: 10,
 				ExposedCommunicationUS: 20, CommunicationKernelUS: 50, CommunicationOverlappedUS: 30,
 				CommunicationOverlappedPct: 60,
@@ -131,6 +138,7 @@ func TestBreakdownJSONFields(t *testing.T) {
 	}
 	want := map[string]float64{
 		"span_us": 100, "busy_us": 90, "idle_us": 10, "busy_pct": 90, "kernel_time_us": 120,
+		"idle_host_us": 5, "idle_queued_us": 5,
 		"concurrent_us": 30, "streams": 3, "compute_us": 50, "communication_us": 50,
 		"memory_us": 10, "other_us": 10, "exposed_communication_us": 20,
 		"communication_kernel_us": 50, "communication_overlapped_us": 30,
@@ -181,6 +189,40 @@ func TestCoverCursor(t *testing.T) {
 		}
 		if got := c.covered(a, b); got != want {
 			t.Fatalf("span [%d, %d): covered %d, want %d", a, b, got, want)
+		}
+	}
+}
+
+// TestIdleWait checks the split of idle gaps by the launch of the kernel
+// that ends each one.
+func TestIdleWait(t *testing.T) {
+	tests := []struct {
+		name         string
+		kernels      []Kernel
+		host, queued float64 // µs
+	}{
+		{"launched during the gap: host then queued", []Kernel{
+			kn("a", "s", 0, 10), launchedAt(kn("b", "s", 30, 40), 25)}, 15, 5},
+		{"launched before the gap: all queued", []Kernel{
+			kn("a", "s", 1, 10), launchedAt(kn("b", "s", 30, 40), 2)}, 0, 20},
+		{"launched after the kernel started (clock skew): all host", []Kernel{
+			kn("a", "s", 0, 10), launchedAt(kn("b", "s", 30, 40), 31)}, 20, 0},
+		{"no launch record: neither", []Kernel{
+			kn("a", "s", 0, 10), kn("b", "s", 30, 40)}, 0, 0},
+		{"the earliest launched of kernels starting together ends the gap", []Kernel{
+			kn("a", "s", 0, 10), launchedAt(kn("b", "s", 30, 40), 28), launchedAt(kn("c", "t", 30, 35), 12), kn("d", "u", 30, 31)}, 2, 18},
+		{"a kernel on another stream fills the gap", []Kernel{
+			kn("a", "s", 0, 10), kn("x", "t", 5, 30), launchedAt(kn("b", "s", 30, 40), 25)}, 0, 0},
+		{"gaps add up, zero-length kernels take no part", []Kernel{
+			kn("a", "s", 0, 10), launchedAt(kn("z", "s", 12, 12), 0), launchedAt(kn("b", "s", 20, 30), 15),
+			launchedAt(kn("c", "s", 40, 50), 31)}, 5 + 1, 5 + 9},
+		{"unsorted input", []Kernel{
+			launchedAt(kn("b", "s", 30, 40), 25), kn("a", "s", 0, 10)}, 15, 5},
+	}
+	for _, tt := range tests {
+		host, queued := idleWait(tt.kernels)
+		if us(host) != tt.host || us(queued) != tt.queued {
+			t.Errorf("%s: host %v us, queued %v us; want %v, %v", tt.name, us(host), us(queued), tt.host, tt.queued)
 		}
 	}
 }
