@@ -311,3 +311,28 @@ func TestAnalyzePartialTrace(t *testing.T) {
 		t.Errorf("partial trace: %d kernel launches, want some of the full trace's %d", got, all)
 	}
 }
+
+// The idle split on the real PyTorch traces of testdata: the eager decode
+// waits for the host most of its span (the warning names where), its
+// CUDA-graph replay hardly at all.
+func TestIdleWaitingForTheHost(t *testing.T) {
+	data := filepath.Join(testutil.ModuleRoot(), "testdata")
+	eager := analyzeFixture(t, Options{Input: filepath.Join(data, "torch-eager.json.gz")})
+	b := stageByName(t, eager, StageDecode).Breakdown
+	if share := b.IdleHostUS / b.SpanUS; share < 0.8 || b.IdleHostUS+b.IdleQueuedUS > b.IdleUS+0.01 {
+		t.Errorf("eager decode: host %.1f us, queued %.1f us, idle %.1f us of %.1f us", b.IdleHostUS, b.IdleQueuedUS, b.IdleUS, b.SpanUS)
+	}
+	if len(b.IdleHostBySite) == 0 || !strings.HasPrefix(b.IdleHostBySite[0].Scope, "capture_torch_trace.py:") {
+		t.Errorf("eager decode sites %+v", b.IdleHostBySite)
+	}
+	if w := strings.Join(eager.Warnings, "\n"); !strings.Contains(w, "decode: the GPU was idle") || !strings.Contains(w, "before launches from capture_torch_trace.py:") {
+		t.Errorf("eager warnings %q", w)
+	}
+	replay := analyzeFixture(t, Options{Input: filepath.Join(data, "torch-cudagraph-replay.json.gz")})
+	if b := stageByName(t, replay, StageDecode).Breakdown; b.IdleHostUS/b.SpanUS > 0.1 {
+		t.Errorf("graph replay: host %.1f us of %.1f us", b.IdleHostUS, b.SpanUS)
+	}
+	if w := strings.Join(replay.Warnings, "\n"); strings.Contains(w, "waiting for the host") {
+		t.Errorf("graph replay warns of host waits: %q", w)
+	}
+}

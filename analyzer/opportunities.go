@@ -94,10 +94,15 @@ func hostBoundWarning(stage string, b overlap.Breakdown) string {
 	if b.SpanUS <= 0 || 100*b.IdleHostUS/b.SpanUS < hostBoundPct {
 		return ""
 	}
+	most := ""
+	if len(b.IdleHostBySite) > 0 && b.IdleHostBySite[0].Scope != "" {
+		top := b.IdleHostBySite[0]
+		most = fmt.Sprintf(", %.0f%% of it before launches from %s", 100*top.IdleUS/b.IdleHostUS, top.Scope)
+	}
 	return fmt.Sprintf("%s: the GPU was idle %.1f%% of the stage's span waiting for the host to launch the next kernel "+
-		"(%s of %s): the host side (Python, scheduling, kernel launches) limits this stage; CUDA graphs, or overlapping "+
+		"(%s of %s%s): the host side (Python, scheduling, kernel launches) limits this stage; CUDA graphs, or overlapping "+
 		"the CPU work with the GPU, can hide it.",
-		StageLabel(stage), 100*b.IdleHostUS/b.SpanUS, overlap.FormatUS(b.IdleHostUS), overlap.FormatUS(b.SpanUS))
+		StageLabel(stage), 100*b.IdleHostUS/b.SpanUS, overlap.FormatUS(b.IdleHostUS), overlap.FormatUS(b.SpanUS), most)
 }
 
 // addOpportunities fills each stage's overlap rows, breakdown (and

@@ -30,6 +30,10 @@ type Breakdown struct {
 	// by a kernel without a launch record are in neither.
 	IdleHostUS   float64 `json:"idle_host_us"`
 	IdleQueuedUS float64 `json:"idle_queued_us"`
+	// IdleHostBySite shares IdleHostUS out by the launch site of the
+	// kernel that ended each gap (the code the host reached too late),
+	// longest first, at most maxIdleSites.
+	IdleHostBySite []IdleSite `json:"idle_host_by_site"`
 	// KernelTimeUS is the plain sum of kernel durations.
 	KernelTimeUS float64 `json:"kernel_time_us"`
 	// ConcurrentUS is the time when kernels on two or more streams run.
@@ -182,7 +186,7 @@ func (b *Breakdown) setBusy(busy, conc int64, streams int, span int64) {
 // fills, and returns the span in nanoseconds (-1 without kernels).
 // copyEngine holds isCopyEngine of each kernel.
 func breakdownParts(kernels []Kernel, cats []string, copyEngine []bool) (Breakdown, int64) {
-	var b Breakdown
+	b := Breakdown{IdleHostBySite: []IdleSite{}}
 	n := len(kernels)
 	if n == 0 {
 		return b, -1
@@ -223,8 +227,8 @@ func breakdownParts(kernels []Kernel, cats []string, copyEngine []bool) (Breakdo
 	}
 	b.SpanUS = us(last - first)
 	b.KernelTimeUS = us(sum)
-	host, queued := idleWait(kernels)
-	b.IdleHostUS, b.IdleQueuedUS = us(host), us(queued)
+	host, queued, sites := idleWait(kernels)
+	b.IdleHostUS, b.IdleQueuedUS, b.IdleHostBySite = us(host), us(queued), sites
 	b.ComputeUS = us(length(union(parts[bucketCompute])))
 	commU := union(parts[bucketComm])
 	b.CommunicationUS = us(length(commU))
@@ -372,8 +376,27 @@ func WriteBreakdownTable(w io.Writer, b Breakdown) error {
 			return err
 		}
 	}
+	if len(b.IdleHostBySite) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "\n| GPU waiting for the host before launches from | Idle time | Share of span | Gaps |\n| --- | ---: | ---: | ---: |\n"); err != nil {
+		return err
+	}
+	for _, s := range b.IdleHostBySite {
+		scope := s.Scope
+		if scope == "" {
+			scope = UnknownLaunchSite
+		}
+		if _, err := fmt.Fprintf(w, "| %s | %s | %s | %d |\n", scope, FormatUS(s.IdleUS), pct(s.IdleUS), s.Gaps); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// UnknownLaunchSite names the launch site of kernels launched with no
+// Python frame known (or replayed from a graph) in breakdown tables.
+const UnknownLaunchSite = "(no Python line: graph replay or no frame)"
 
 // FormatUS formats a time in microseconds for a table cell: "12.3 us"
 // below a millisecond, "12.34 ms" from there on.
@@ -384,13 +407,27 @@ func FormatUS(v float64) string {
 	return fmt.Sprintf("%.2f ms", v/1000)
 }
 
+// IdleSite is the GPU idle time spent waiting for the host before the
+// launches of one source line.
+type IdleSite struct {
+	// Scope is the launch site ("path:line func") of the kernels that
+	// ended the gaps, or "" when unknown (no Python frame, or a graph
+	// replay).
+	Scope  string  `json:"scope"`
+	IdleUS float64 `json:"idle_us"`
+	Gaps   int     `json:"gaps"`
+}
+
+// maxIdleSites bounds Breakdown.IdleHostBySite.
+const maxIdleSites = 5
+
 // idleWait splits the idle gaps between the kernels' busy periods by the
 // launch of the kernel that ends each gap (the earliest launched of those
 // starting then): the part of the gap before its launch call began is the
-// host's (returned first), the rest is queued. Gaps ended by kernels
-// without a launch record count in neither; zero-length kernels take no
-// part, as in the busy time.
-func idleWait(kernels []Kernel) (host, queued int64) {
+// host's (returned first, and by the kernel's launch site), the rest is
+// queued. Gaps ended by kernels without a launch record count in neither;
+// zero-length kernels take no part, as in the busy time.
+func idleWait(kernels []Kernel) (host, queued int64, sites []IdleSite) {
 	// The kernels in order of start, the earliest launched first among
 	// those starting together (without a launch record, last). Indices
 	// keep the memory small; kernels come nearly in start order, so the
@@ -401,8 +438,9 @@ func idleWait(kernels []Kernel) (host, queued int64) {
 			order = append(order, int32(i))
 		}
 	}
+	sites = []IdleSite{}
 	if len(order) == 0 {
-		return 0, 0
+		return 0, 0, sites
 	}
 	slices.SortFunc(order, func(i, j int32) int {
 		a, b := &kernels[i], &kernels[j]
@@ -417,6 +455,11 @@ func idleWait(kernels []Kernel) (host, queued int64) {
 		}
 		return cmp.Compare(a.Launch, b.Launch)
 	})
+	type acc struct {
+		ns   int64
+		gaps int
+	}
+	byScope := map[string]*acc{}
 	busyEnd := kernels[order[0]].Start + kernels[order[0]].dur()
 	for _, i := range order[1:] {
 		k := &kernels[i]
@@ -424,8 +467,26 @@ func idleWait(kernels []Kernel) (host, queued int64) {
 			h := min(max(k.Launch-busyEnd, 0), gap)
 			host += h
 			queued += gap - h
+			if h > 0 {
+				a := byScope[k.Scope]
+				if a == nil {
+					a = &acc{}
+					byScope[k.Scope] = a
+				}
+				a.ns += h
+				a.gaps++
+			}
 		}
 		busyEnd = max(busyEnd, k.Start+k.dur())
 	}
-	return host, queued
+	for scope, a := range byScope {
+		sites = append(sites, IdleSite{Scope: scope, IdleUS: us(a.ns), Gaps: a.gaps})
+	}
+	slices.SortFunc(sites, func(a, b IdleSite) int {
+		if c := cmp.Compare(b.IdleUS, a.IdleUS); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Scope, b.Scope)
+	})
+	return host, queued, sites[:min(len(sites), maxIdleSites)]
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -61,7 +63,7 @@ func TestBreakdown(t *testing.T) {
 			kernels: breakdownFixture(),
 			want: Breakdown{
 				SpanUS: 100, BusyUS: 90, IdleUS: 10, BusyPct: 90, KernelTimeUS: 120, ConcurrentUS: 30, Streams: 3,
-				IdleHostUS: 5, IdleQueuedUS: 5,
+				IdleHostUS: 5, IdleQueuedUS: 5, IdleHostBySite: []IdleSite{{Scope: "", IdleUS: 5, Gaps: 1}},
 				ComputeUS: 50, CommunicationUS: 50, MemoryUS: 10, OtherUS: 10,
 				ExposedCommunicationUS: 20, CommunicationKernelUS: 50, CommunicationOverlappedUS: 30,
 				CommunicationOverlappedPct: 60,
@@ -99,10 +101,13 @@ func TestBreakdown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := BreakdownOf(tt.kernels)
-			if got != tt.want {
+			if tt.want.IdleHostBySite == nil {
+				tt.want.IdleHostBySite = []IdleSite{}
+			}
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("BreakdownOf =\n%+v\nwant\n%+v", got, tt.want)
 			}
-			if res := Analyze(tt.kernels, Options{}); res.Breakdown != got {
+			if res := Analyze(tt.kernels, Options{}); !reflect.DeepEqual(res.Breakdown, got) {
 				t.Errorf("Analyze's breakdown %+v differs from BreakdownOf %+v", res.Breakdown, got)
 			}
 		})
@@ -132,10 +137,14 @@ func TestBreakdownJSONFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]float64
+	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
 	}
+	if got, want := fmt.Sprint(m["idle_host_by_site"]), "[map[gaps:1 idle_us:5 scope:]]"; got != want {
+		t.Errorf("JSON idle_host_by_site = %s, want %s", got, want)
+	}
+	delete(m, "idle_host_by_site")
 	want := map[string]float64{
 		"span_us": 100, "busy_us": 90, "idle_us": 10, "busy_pct": 90, "kernel_time_us": 120,
 		"idle_host_us": 5, "idle_queued_us": 5,
@@ -145,7 +154,7 @@ func TestBreakdownJSONFields(t *testing.T) {
 		"communication_overlapped_pct": 60,
 	}
 	for k, v := range want {
-		if got, ok := m[k]; !ok || got != v {
+		if got, ok := m[k].(float64); !ok || got != v {
 			t.Errorf("JSON %q = %v (present %v), want %v", k, got, ok, v)
 		}
 	}
@@ -220,9 +229,38 @@ func TestIdleWait(t *testing.T) {
 			launchedAt(kn("b", "s", 30, 40), 25), kn("a", "s", 0, 10)}, 15, 5},
 	}
 	for _, tt := range tests {
-		host, queued := idleWait(tt.kernels)
+		host, queued, _ := idleWait(tt.kernels)
 		if us(host) != tt.host || us(queued) != tt.queued {
 			t.Errorf("%s: host %v us, queued %v us; want %v, %v", tt.name, us(host), us(queued), tt.host, tt.queued)
 		}
+	}
+}
+
+// TestIdleWaitBySite checks that the host's share of the gaps goes to the
+// launch site of the kernel ending each gap, longest first, at most
+// maxIdleSites of them.
+func TestIdleWaitBySite(t *testing.T) {
+	at := func(scope string, start, launch float64) Kernel {
+		k := launchedAt(kn("k", "s", start, start+1), launch)
+		k.Scope = scope
+		return k
+	}
+	ks := []Kernel{kn("first", "s", 0, 1),
+		at("a.py:1 f", 11, 6),  // gap 1-11: host 5 (1-6), queued 5
+		at("b.py:2 g", 22, 22), // gap 12-22: host 10
+		at("a.py:1 f", 30, 28), // gap 23-30: host 5, queued 2
+		at("", 40, 35),         // gap 31-40: host 4, queued 5, unknown site
+		at("c.py:3 h", 50, 40), // gap 41-50: queued only: no site
+	}
+	for i := range 6 { // six more sites, 1 us host and 8 queued each: the list is cut
+		ks = append(ks, at(fmt.Sprintf("z%d.py:1 z", i), float64(60+10*i), float64(52+10*i)))
+	}
+	host, queued, sites := idleWait(ks)
+	if us(host) != 5+10+5+4+6 || us(queued) != 5+2+5+9+6*8 {
+		t.Errorf("host %v us, queued %v us", us(host), us(queued))
+	}
+	want := []IdleSite{{"a.py:1 f", 10, 2}, {"b.py:2 g", 10, 1}, {"", 4, 1}, {"z0.py:1 z", 1, 1}, {"z1.py:1 z", 1, 1}}
+	if !reflect.DeepEqual(sites, want) {
+		t.Errorf("sites %+v\nwant %+v", sites, want)
 	}
 }
