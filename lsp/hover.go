@@ -124,6 +124,10 @@ func hoverMarkdown(ix *Index, li *LineInfo) string {
 		}
 		b.WriteString("\n\n")
 	}
+	for _, w := range li.HostWaits {
+		fmt.Fprintf(&b, "**GPU waiting for the host:** before launches from this line the GPU sat idle %s in the %s stage (%s of its span, %d gap%s), waiting for the host to launch them.\n\n",
+			formatTime(w.Site.IdleUS), w.Stage, formatShare(100*w.Site.IdleUS/max(w.SpanUS, 1e-9)), w.Site.Gaps, plural(w.Site.Gaps))
+	}
 	for _, o := range li.Overlap {
 		fmt.Fprintf(&b, "**Overlap %s** (%s): `%s` takes %s of %s GPU time, %s exclusive, %s hidden; dependency risk %s: %s.\n\n",
 			o.Row.Priority, o.Row.Verdict, ix.kernelLabel(o.Row.Kernel, 90), formatShare(o.Row.SharePct), o.Stage,

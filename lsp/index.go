@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/overlap"
 )
 
 // Index is the analysis document arranged for the editor: per repo-relative
@@ -39,6 +40,9 @@ type LineInfo struct {
 	Launches []Launch
 	Overlap  []OverlapRef
 	Fuse     []FuseRef
+	// HostWaits are the GPU's idle waits for the host that came before
+	// the line's launches, per stage (Breakdown.IdleHostBySite).
+	HostWaits []HostWaitRef
 	// gpuUS and sharePct cache the headline stage's totals for the line.
 	gpuUS, sharePct float64
 	kernels         int
@@ -64,6 +68,14 @@ type OverlapRef struct {
 type FuseRef struct {
 	Stage string
 	Row   *analyzer.FuseRow
+}
+
+// HostWaitRef is the GPU's idle time waiting for the host before a line's
+// launches in one stage, with the stage's span.
+type HostWaitRef struct {
+	Stage  string
+	Site   overlap.IdleSite
+	SpanUS float64
 }
 
 // isLayoutDir reports whether a leading folder is one that a checkout has
@@ -130,6 +142,15 @@ func NewIndex(doc *analyzer.Document, stage string) *Index {
 				if p, n, ok := parseLocation(loc); ok {
 					if li := ix.line(p, n); li != nil {
 						li.Fuse = append(li.Fuse, FuseRef{st.Stage, f})
+					}
+				}
+			}
+		}
+		if b := st.Breakdown; b != nil {
+			for _, w := range b.IdleHostBySite {
+				if p, n, ok := parseLocation(w.Scope); ok {
+					if li := ix.line(p, n); li != nil {
+						li.HostWaits = append(li.HostWaits, HostWaitRef{st.Stage, w, b.SpanUS})
 					}
 				}
 			}
