@@ -374,10 +374,18 @@ func analysisMarkdown(out *AnalyzeTraceOutput) string {
 	for i, st := range out.Stages {
 		t := out.Totals[i]
 		fmt.Fprintf(&b, "\n### %s: %.2f ms GPU time, %d kernels (top %d shown, %.1f%% of the time)\n", st.Stage, st.GPUTimeUS/1000, t.Kernels, t.KernelsShown, t.ShownSharePct)
+		if bd := st.Breakdown; bd != nil && bd.SpanUS > 0 {
+			fmt.Fprintf(&b, "\nGPU busy %.1f%% of the span; idle %.1f%%, of which %.1f%% of the span waiting for the host to launch",
+				bd.BusyPct, 100*bd.IdleUS/bd.SpanUS, 100*bd.IdleHostUS/bd.SpanUS)
+			if len(bd.IdleHostBySite) > 0 && bd.IdleHostBySite[0].Scope != "" {
+				fmt.Fprintf(&b, " (most before launches from %s)", bd.IdleHostBySite[0].Scope)
+			}
+			b.WriteString(".\n")
+		}
 		if len(st.Kernels) > 0 {
 			b.WriteString("\n| kernel | category | ms | share | launched at |\n|---|---|---:|---:|---|\n")
 			for _, k := range st.Kernels {
-				fmt.Fprintf(&b, "| %s | %s | %.3f | %.1f%% | %s |\n", mdCell(shorten(k.Name, 70)), k.Category, k.GPUTimeUS/1000, k.SharePct, mdCell(siteLabel(k.Sites)))
+				fmt.Fprintf(&b, "| %s | %s | %.3f | %.1f%% | %s |\n", mdCell(shorten(displayName(k.Name, k.Demangled), 70)), k.Category, k.GPUTimeUS/1000, k.SharePct, mdCell(siteLabel(k.Sites)))
 			}
 		}
 		for j, o := range st.Overlap {

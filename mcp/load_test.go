@@ -438,3 +438,20 @@ func TestAnalyzeTracePartial(t *testing.T) {
 		t.Errorf("no kernels in the partial analysis: %+v", out.Stages)
 	}
 }
+
+// analyze_trace's Markdown gives each stage's busy and idle shares, with
+// the host's part, from the real engine on the eager PyTorch trace.
+func TestAnalyzeTraceIdleSummary(t *testing.T) {
+	p := filepath.Join(testutil.ModuleRoot(), "testdata", "torch-eager.json.gz")
+	srv, err := New(Config{Roots: []string{filepath.Dir(p)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := callTool(t, startClient(t, srv), "analyze_trace", map[string]any{"input": p, "stage": "decode"})
+	txt := resultText(res)
+	for _, want := range []string{"GPU busy ", "waiting for the host to launch (most before launches from capture_torch_trace.py:"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, txt)
+		}
+	}
+}

@@ -164,6 +164,10 @@ func TestMangledKernelNames(t *testing.T) {
 		t.Errorf("site query: %+v", l)
 	}
 
+	if txt := resultText(e.call(t, "analyze_trace", map[string]any{"input": "before.json.gz"})); !strings.Contains(txt, "| void aiter::add_rmsnorm_quant_kernel<") {
+		t.Errorf("analyze_trace markdown does not show the demangled name:\n%s", txt)
+	}
+
 	res = e.call(t, "compare_traces", map[string]any{"before": "before.json.gz", "after": "after.json.gz"})
 	dec := decode[CompareTracesOutput](t, res).Stages[0]
 	var found bool
