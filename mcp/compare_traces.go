@@ -37,6 +37,14 @@ type StageCompare struct {
 	AfterGPUTimeUS  float64 `json:"after_gpu_time_us"`
 	DeltaUS         float64 `json:"delta_us" jsonschema:"after minus before, microseconds (negative is faster)"`
 	DeltaPct        float64 `json:"delta_pct" jsonschema:"delta as a percentage of before (0 when before is 0)"`
+	// The GPU timeline: span (first kernel start to last kernel end) and
+	// the share of it the GPU sat idle waiting for the host to launch the
+	// next kernel (what CUDA graphs or an overlapping scheduler remove,
+	// which kernel times do not show).
+	BeforeSpanUS      float64 `json:"before_span_us"`
+	AfterSpanUS       float64 `json:"after_span_us"`
+	BeforeIdleHostPct float64 `json:"before_idle_host_pct" jsonschema:"share of the before trace's stage span the GPU sat idle waiting for the host to launch work"`
+	AfterIdleHostPct  float64 `json:"after_idle_host_pct" jsonschema:"the same for the after trace"`
 	// Changed holds kernels in both traces, largest absolute change first.
 	Changed []KernelDelta `json:"changed"`
 	// New holds kernels only in the after trace, hottest first.
@@ -152,6 +160,8 @@ func compareStage(b, a *analyzer.Stage, topK int) StageCompare {
 	if b.GPUTimeUS > 0 {
 		sc.DeltaPct = round2(100 * (a.GPUTimeUS - b.GPUTimeUS) / b.GPUTimeUS)
 	}
+	sc.BeforeSpanUS, sc.BeforeIdleHostPct = timeline(b)
+	sc.AfterSpanUS, sc.AfterIdleHostPct = timeline(a)
 	after := map[string]*analyzer.KernelRow{}
 	for i := range a.Kernels {
 		after[a.Kernels[i].Name] = &a.Kernels[i]
@@ -198,10 +208,24 @@ func bestSite(k *analyzer.KernelRow) string {
 	return fmt.Sprintf("%s:%d", k.Sites[0].Path, k.Sites[0].Line)
 }
 
+// timeline returns a stage's span and the share of it its GPU waited for
+// the host (0, 0 without a breakdown).
+func timeline(st *analyzer.Stage) (spanUS, idleHostPct float64) {
+	bd := st.Breakdown
+	if bd == nil || bd.SpanUS <= 0 {
+		return 0, 0
+	}
+	return round2(bd.SpanUS), round2(100 * bd.IdleHostUS / bd.SpanUS)
+}
+
 func compareMarkdown(out *CompareTracesOutput) string {
 	var b strings.Builder
 	for _, st := range out.Stages {
 		fmt.Fprintf(&b, "### %s: %.3f → %.3f ms (%+.1f%%)\n\n", st.Stage, st.BeforeGPUTimeUS/1000, st.AfterGPUTimeUS/1000, st.DeltaPct)
+		if st.BeforeSpanUS > 0 || st.AfterSpanUS > 0 {
+			fmt.Fprintf(&b, "GPU idle waiting for the host: %.1f%% → %.1f%% of the span (span %.3f → %.3f ms).\n\n",
+				st.BeforeIdleHostPct, st.AfterIdleHostPct, st.BeforeSpanUS/1000, st.AfterSpanUS/1000)
+		}
 		list := func(title string, rows []KernelDelta, total int) {
 			if len(rows) == 0 {
 				return

@@ -455,3 +455,27 @@ func TestAnalyzeTraceIdleSummary(t *testing.T) {
 		}
 	}
 }
+
+// compare_traces shows what CUDA graphs change beyond kernel times: on the
+// eager and the CUDA-graph PyTorch traces of testdata, the decode GPU's
+// waits for the host drop from most of the span to a few percent.
+func TestCompareTracesHostWaits(t *testing.T) {
+	dir := filepath.Join(testutil.ModuleRoot(), "testdata")
+	srv, err := New(Config{Roots: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := callTool(t, startClient(t, srv), "compare_traces", map[string]any{
+		"before": filepath.Join(dir, "torch-eager.json.gz"), "after": filepath.Join(dir, "torch-cudagraph-replay.json.gz"), "stage": "decode"})
+	out := decode[CompareTracesOutput](t, res)
+	if len(out.Stages) != 1 {
+		t.Fatalf("stages %+v", out.Stages)
+	}
+	st := out.Stages[0]
+	if st.BeforeIdleHostPct < 80 || st.AfterIdleHostPct > 10 || st.BeforeSpanUS <= st.AfterSpanUS {
+		t.Errorf("host waits %.1f%% -> %.1f%%, span %.0f -> %.0f us", st.BeforeIdleHostPct, st.AfterIdleHostPct, st.BeforeSpanUS, st.AfterSpanUS)
+	}
+	if txt := resultText(res); !strings.Contains(txt, "GPU idle waiting for the host: ") {
+		t.Errorf("markdown:\n%s", txt)
+	}
+}
