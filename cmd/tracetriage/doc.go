@@ -10,6 +10,7 @@
 // The commands are:
 //
 //	analyze          triage a trace file, a profile directory or a live server
+//	compare          compare traces captured before and after a change
 //	gen              write a synthetic SGLang-, vLLM- or TensorRT-LLM-shaped trace
 //	probe            send a few requests to a live server and report latency
 //	bundle           merge saved analyses into one Markdown document

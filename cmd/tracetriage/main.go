@@ -32,6 +32,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"analyze", "triage a trace file, a profile directory or a live server", runAnalyze},
+		{"compare", "compare traces captured before and after a change", runCompare},
 		{"gen", "write a synthetic SGLang-, vLLM- or TensorRT-LLM-shaped trace", runGen},
 		{"probe", "send a few requests to a live server and report latency", runProbe},
 		{"bundle", "merge saved analyses into one Markdown document", runBundle},
