@@ -99,6 +99,17 @@ func FuzzEngine(f *testing.F) {
 				if st.BusyTimeUS > st.GPUTimeUS+1e-9 {
 					t.Fatalf("busy %v > gpu %v", st.BusyTimeUS, st.GPUTimeUS)
 				}
+				// The idle split: its parts are within the idle time, and
+				// the sites' share within the host's part.
+				if b := st.Breakdown; b != nil {
+					var sites float64
+					for _, s := range b.IdleHostBySite {
+						sites += s.IdleUS
+					}
+					if b.IdleHostUS < 0 || b.IdleQueuedUS < 0 || b.IdleHostUS+b.IdleQueuedUS > b.IdleUS+1e-6 || sites > b.IdleHostUS+1e-6 {
+						t.Fatalf("stage %s: idle %v us split into host %v and queued %v, sites %v", st.Stage, b.IdleUS, b.IdleHostUS, b.IdleQueuedUS, sites)
+					}
+				}
 			}
 		}
 	})
