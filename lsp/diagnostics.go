@@ -17,9 +17,10 @@ import (
 
 // Diagnostic codes, so that editors can filter them.
 const (
-	codeHotLine = "hot-line"
-	codeFusion  = "fusion"
-	codeOverlap = "overlap"
+	codeHotLine  = "hot-line"
+	codeFusion   = "fusion"
+	codeOverlap  = "overlap"
+	codeHostWait = "host-wait"
 )
 
 // hotLineMinShare is the least share of the stage a line needs to get a
@@ -112,11 +113,11 @@ func diskTargets(ix *Index, roots []string) []uri.URI {
 }
 
 // findingLines returns the lines of key that carry a fusion or overlap
-// finding.
+// finding or a wait of the GPU for the host.
 func (ix *Index) findingLines(key string) []int {
 	var out []int
 	for n, li := range ix.files[key] {
-		if len(li.Fuse) > 0 || len(li.Overlap) > 0 {
+		if len(li.Fuse) > 0 || len(li.Overlap) > 0 || len(li.HostWaits) > 0 {
 			out = append(out, n)
 		}
 	}
@@ -193,6 +194,15 @@ func (s *Server) diagnostics(u uri.URI) []protocol.Diagnostic {
 				msg += "; candidate fused path: " + strings.Join(f.Row.CandidatePaths, ", ")
 			}
 			add(n, protocol.DiagnosticSeverityInformation, codeFusion, msg)
+		}
+		for _, w := range li.HostWaits {
+			share := 100 * w.Site.IdleUS / max(w.SpanUS, 1e-9)
+			if share < hotLineMinShare {
+				continue
+			}
+			msg := fmt.Sprintf("GPU idle waiting for the host before this line's launches: %s, %s of the %s span (%d gap%s)",
+				formatTime(w.Site.IdleUS), formatShare(share), w.Stage, w.Site.Gaps, plural(w.Site.Gaps))
+			add(n, protocol.DiagnosticSeverityInformation, codeHostWait, msg)
 		}
 		for _, o := range li.Overlap {
 			if seen["overlap:"+o.Row.Kernel] {
