@@ -2,16 +2,12 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tracetriage/tracetriage/analyzer"
 	"github.com/tracetriage/tracetriage/internal/testutil"
 	"go.lsp.dev/protocol"
-	"go.lsp.dev/uri"
 )
 
 // mangledDoc is a one-line document whose kernels a ROCm trace names by
@@ -117,29 +113,7 @@ func TestHoverDemangledRealTrace(t *testing.T) {
 // Diagnostics name a mangled kernel by its shortened demangled name, both
 // as a hot line's top kernel and in an overlap finding.
 func TestDiagnosticsShowDemangledKernelNames(t *testing.T) {
-	root, dir := t.TempDir(), t.TempDir()
-	src := filepath.Join(root, "python/sglang/srt/layers/layernorm.py")
-	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(src, []byte(strings.Repeat("x = 1\n", 9)+"    add_rmsnorm(x)\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	b, err := json.Marshal(mangledDoc())
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := filepath.Join(dir, "analysis.json")
-	if err := os.WriteFile(saved, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h := startWith(t, Options{}, root, map[string]any{"tracetriage": map[string]any{"trace": saved}})
-	u := uri.File(src)
-	var diags []protocol.Diagnostic
-	h.waitFor("diagnostics of layernorm.py", func() bool {
-		diags, _ = h.diagsOf(u)
-		return len(diags) >= 2
-	})
+	diags := layernormDiagnostics(t, mangledDoc(), 2)
 	var hot, overlap bool
 	for _, d := range diags {
 		msg := string(d.Message.(protocol.String))

@@ -16,6 +16,8 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
+
+	"github.com/tracetriage/tracetriage/analyzer"
 )
 
 // recorder is the test's LSP client: it records what the server sends.
@@ -343,4 +345,36 @@ func errorCode(err error) jsonrpc2.Code {
 		return e.Code
 	}
 	return 0
+}
+
+// layernormDiagnostics serves doc, saved as an analysis document, to a
+// server whose workspace holds python/sglang/srt/layers/layernorm.py (the
+// file mangledDoc's sites name, with add_rmsnorm on line 10), and returns
+// that file's diagnostics once at least want of them are published.
+func layernormDiagnostics(t *testing.T, doc *analyzer.Document, want int) []protocol.Diagnostic {
+	t.Helper()
+	root, dir := t.TempDir(), t.TempDir()
+	src := filepath.Join(root, "python/sglang/srt/layers/layernorm.py")
+	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(src, []byte(strings.Repeat("x = 1\n", 9)+"    add_rmsnorm(x)\n    y = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := filepath.Join(dir, "analysis.json")
+	if err := os.WriteFile(saved, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := startWith(t, Options{}, root, map[string]any{"tracetriage": map[string]any{"trace": saved}})
+	u := uri.File(src)
+	var diags []protocol.Diagnostic
+	h.waitFor("diagnostics of layernorm.py", func() bool {
+		diags, _ = h.diagsOf(u)
+		return len(diags) >= want
+	})
+	return diags
 }

@@ -2,15 +2,12 @@ package lsp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.lsp.dev/protocol"
-	"go.lsp.dev/uri"
 
 	"github.com/tracetriage/tracetriage/analyzer"
 	"github.com/tracetriage/tracetriage/analyzer/overlap"
@@ -54,34 +51,12 @@ func TestHoverShowsHostWaits(t *testing.T) {
 // A line the GPU waited for the host before gets a host-wait diagnostic
 // from 1 % of the span, through a real server.
 func TestDiagnosticsShowHostWaits(t *testing.T) {
-	root, dir := t.TempDir(), t.TempDir()
-	src := filepath.Join(root, "python/sglang/srt/layers/layernorm.py")
-	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(src, []byte(strings.Repeat("x = 1\n", 9)+"    add_rmsnorm(x)\n    y = 2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	doc := mangledDoc()
 	doc.Stages[0].Breakdown = &overlap.Breakdown{SpanUS: 2000, IdleUS: 900, IdleHostUS: 820, IdleHostBySite: []overlap.IdleSite{
 		{Scope: "python/sglang/srt/layers/layernorm.py:10 forward", IdleUS: 800, Gaps: 4},
 		{Scope: "python/sglang/srt/layers/layernorm.py:11 forward", IdleUS: 10, Gaps: 1}, // 0.5 %: no diagnostic
 	}}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := filepath.Join(dir, "analysis.json")
-	if err := os.WriteFile(saved, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h := startWith(t, Options{}, root, map[string]any{"tracetriage": map[string]any{"trace": saved}})
-	u := uri.File(src)
-	var diags []protocol.Diagnostic
-	h.waitFor("diagnostics of layernorm.py", func() bool {
-		diags, _ = h.diagsOf(u)
-		return len(diags) >= 2
-	})
+	diags := layernormDiagnostics(t, doc, 2)
 	var waits []string
 	for _, d := range diags {
 		if d.Code == protocol.String(codeHostWait) {
