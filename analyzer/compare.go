@@ -7,7 +7,9 @@ import (
 )
 
 // Comparison compares two analyses of the same workload, captured before
-// and after a change: one entry per stage found in either.
+// and after a change: one entry per stage found in either. The MCP
+// compare_traces tool returns it as is; its jsonschema tags describe the
+// fields in that tool's output schema.
 type Comparison struct {
 	Before string            `json:"before"`
 	After  string            `json:"after"`
@@ -35,7 +37,7 @@ type StageComparison struct {
 	New []KernelDelta `json:"new"`
 	// Vanished holds kernels only in the before trace, hottest first.
 	Vanished []KernelDelta `json:"vanished"`
-	// Counts before trimming to top_k.
+	// The numbers of kernels in each list before they were cut to topK.
 	ChangedCount  int `json:"changed_count"`
 	NewCount      int `json:"new_count"`
 	VanishedCount int `json:"vanished_count"`
