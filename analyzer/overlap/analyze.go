@@ -148,9 +148,9 @@ type sweepResult struct {
 	// overlapWith maps (name id of a kernel, name id of its dominant
 	// overlapper) to the time that overlapper dominated.
 	overlapWith map[[2]int]int64
-	nameIDs     []int // per kernel; ids index names
+	nameIDs     []int32 // per kernel; ids index names
 	names       []string
-	sid         []int // per kernel: its stream id
+	sid         []int32 // per kernel: its stream id
 }
 
 // point is a sweep event: a kernel starting or ending (16 bytes: a stage
@@ -178,11 +178,11 @@ func sweepIn(kernels []Kernel, cats []string, parts int) sweepResult {
 		excl:            make([]int64, n),
 		hiddenByCompute: make([]int64, n),
 		overlapWith:     map[[2]int]int64{},
-		nameIDs:         make([]int, n),
+		nameIDs:         make([]int32, n),
 	}
 	nameID := map[string]int{}
 	streamID := map[string]int{}
-	sid := make([]int, n)
+	sid := make([]int32, n)
 	res.sid = sid
 	points := make([]point, 0, 2*n)
 	// Consecutive kernels often share a stream or a name: the latest of
@@ -208,7 +208,7 @@ func sweepIn(kernels []Kernel, cats []string, parts int) sweepResult {
 			}
 			lastStream, lastSID = k.Stream, id
 		}
-		sid[i] = lastSID
+		sid[i] = int32(lastSID)
 		if lastNID < 0 || k.Name != lastName {
 			slot := &recent[nameSlot(k.Name)]
 			nid := slot.id
@@ -223,7 +223,7 @@ func sweepIn(kernels []Kernel, cats []string, parts int) sweepResult {
 			}
 			lastName, lastNID = k.Name, nid
 		}
-		res.nameIDs[i] = lastNID
+		res.nameIDs[i] = int32(lastNID)
 		if k.dur() <= 0 {
 			continue
 		}
@@ -339,7 +339,7 @@ func (ch *sweepChunk) run(kernels []Kernel, cats []string, points []point, lo, h
 					}
 				}
 				for _, i := range active {
-					byCompute := computeStreams >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != sid[i])
+					byCompute := computeStreams >= 2 || (onlyComputeStream >= 0 && onlyComputeStream != int(sid[i]))
 					if c := ch.carried[i]; c != nil {
 						c[0] += seg
 						if byCompute {
@@ -356,7 +356,7 @@ func (ch *sweepChunk) run(kernels []Kernel, cats []string, points []point, lo, h
 						dom = second
 					}
 					if dom >= 0 {
-						ch.overlapWith[[2]int{res.nameIDs[i], res.nameIDs[dom]}] += seg
+						ch.overlapWith[[2]int{int(res.nameIDs[i]), int(res.nameIDs[dom])}] += seg
 					}
 				}
 			} else {
@@ -412,7 +412,7 @@ func nameSlot(name string) int {
 // dominantPair returns the dominant active kernel (highest category
 // priority, then longest, then smallest name and index) and the dominant one
 // among the kernels on other streams than the first; -1 when none.
-func dominantPair(active []int, kernels []Kernel, cats []string, sid []int) (best, second int) {
+func dominantPair(active []int, kernels []Kernel, cats []string, sid []int32) (best, second int) {
 	better := func(a, b int) bool { // is a more dominant than b
 		if b < 0 {
 			return true

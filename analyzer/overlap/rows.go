@@ -106,7 +106,7 @@ func (r Row) FormalSignal() string {
 // selectRows picks the headroom and low-roi-hidden rows (spec §9.4), with
 // the share cut applied before the per-verdict top 5 and the limit last.
 // sid holds each kernel's stream id (see sweepResult.sid).
-func selectRows(kernels []Kernel, cats []string, sid []int, res *Result, opts Options) []Row {
+func selectRows(kernels []Kernel, cats []string, sid []int32, res *Result, opts Options) []Row {
 	share := func(f *Family) float64 { return 100 * ratio(f.TotalUS, res.BusyUS) }
 	eligible := func(f *Family) bool { return f.TotalUS >= minFamilyUS && share(f) >= MinSharePct }
 
@@ -267,9 +267,9 @@ func kernelBefore(kernels []Kernel, a, b int) bool {
 // kernel's stream id (see sweepResult.sid). Only the few
 // rows' representatives need neighbours, so this costs less than ordering
 // every stream.
-func neighboursOf(kernels []Kernel, sid []int, reps []int) [][2]int {
+func neighboursOf(kernels []Kernel, sid []int32, reps []int) [][2]int {
 	out := make([][2]int, len(reps))
-	repsOf := map[int][]int{} // stream id -> positions in reps
+	repsOf := map[int32][]int{} // stream id -> positions in reps
 	for r, i := range reps {
 		out[r] = [2]int{-1, -1}
 		repsOf[sid[i]] = append(repsOf[sid[i]], r)

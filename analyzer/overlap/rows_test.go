@@ -307,12 +307,12 @@ func TestNeighboursMatchOrderedStreams(t *testing.T) {
 }
 
 // streamIDs numbers the kernels' streams as the sweep does.
-func streamIDs(kernels []Kernel) []int {
-	ids := map[string]int{}
-	sid := make([]int, len(kernels))
+func streamIDs(kernels []Kernel) []int32 {
+	ids := map[string]int32{}
+	sid := make([]int32, len(kernels))
 	for i, k := range kernels {
 		if _, ok := ids[k.Stream]; !ok {
-			ids[k.Stream] = len(ids)
+			ids[k.Stream] = int32(len(ids))
 		}
 		sid[i] = ids[k.Stream]
 	}
