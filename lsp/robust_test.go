@@ -1,10 +1,12 @@
 package lsp
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 	"go.lsp.dev/uri"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/internal/testutil"
 )
 
 // wire is a raw client: it writes frames as given and collects every frame
@@ -528,5 +531,52 @@ func TestExitWhileClientStopsReading(t *testing.T) {
 		}
 	case <-time.After(stopTimeout + 5*time.Second):
 		t.Fatal("Serve hung on a client that stopped reading")
+	}
+}
+
+// A trace still being written (cut short) is an Info message, not an
+// error, and is analysed once it is complete, with the real engine.
+func TestTraceStillBeingWritten(t *testing.T) {
+	f, err := os.Open(filepath.Join(testutil.ModuleRoot(), "testdata", "torch-eager.json.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "eager.json")
+	if err := os.WriteFile(path, full[:len(full)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, Options{PollInterval: 10 * time.Millisecond})
+	h.initialize(t.TempDir(), map[string]any{"tracetriage": map[string]any{"trace": path}})
+	var msgs []protocol.ShowMessageParams
+	h.waitFor("the message", func() bool {
+		h.rec.mu.Lock()
+		defer h.rec.mu.Unlock()
+		msgs = append(msgs[:0], h.rec.messages...)
+		return len(msgs) > 0
+	})
+	if m := msgs[0]; m.Type != protocol.MessageTypeInfo || !strings.Contains(m.Message, "eager.json ends early (still being written, or cut short)") {
+		t.Errorf("message %+v", m)
+	}
+	if h.srv.snapshot().index != nil {
+		t.Fatal("an index from a trace cut short")
+	}
+	if err := os.WriteFile(path, full, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if ix := h.waitIndexed(); len(ix.Files()) == 0 {
+		t.Error("the completed trace indexed no source file")
 	}
 }

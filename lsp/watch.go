@@ -10,6 +10,7 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/analyzer/trace"
 )
 
 // refreshTimeout bounds each workspace/*/refresh request to the client.
@@ -113,8 +114,15 @@ func (s *Server) load(ctx context.Context, opts analyzer.Options, resolveErr err
 		return
 	}
 	if err != nil {
-		msg := fmt.Sprintf("tracetriage: could not analyse %s: %v", name, err)
 		s.log.Warn("analysis failed", "trace", name, "err", err)
+		if errors.Is(err, trace.ErrTruncated) {
+			// Most often a profiler still writing the trace: the watcher
+			// analyses it again when it changes.
+			s.notifyOnce("load:"+name+":"+err.Error(), protocol.MessageTypeInfo, fmt.Sprintf(
+				"tracetriage: %s ends early (still being written, or cut short): it is analysed again when it changes. %v", name, err))
+			return
+		}
+		msg := fmt.Sprintf("tracetriage: could not analyse %s: %v", name, err)
 		s.notifyOnce("load:"+name+":"+err.Error(), protocol.MessageTypeError, msg)
 		return
 	}
