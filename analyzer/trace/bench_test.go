@@ -2,6 +2,7 @@ package trace_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
@@ -109,4 +110,28 @@ func BenchmarkLoadFile(b *testing.B) {
 		b.Skip("set -tracefile")
 	}
 	benchLoad(b, *traceFile, trace.Options{General: *general})
+}
+
+// BenchmarkLoadTruncated measures how long a trace cut at three quarters
+// takes to fail (the fast path, then the general parser from where it
+// stopped) and, with Partial, to give its complete events; MB/s are of the
+// text up to the cut.
+func BenchmarkLoadTruncated(b *testing.B) {
+	full, err := os.ReadFile(benchTrace(b, false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "cut.json")
+	if err := os.WriteFile(path, full[:len(full)*3/4], 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("error", func(b *testing.B) {
+		b.SetBytes(int64(len(full) * 3 / 4))
+		for b.Loop() {
+			if _, err := trace.Load(context.Background(), path, trace.Options{}); !errors.Is(err, trace.ErrTruncated) {
+				b.Fatalf("Load = %v, want ErrTruncated", err)
+			}
+		}
+	})
+	b.Run("partial", func(b *testing.B) { benchLoad(b, path, trace.Options{Partial: true}) })
 }
