@@ -1,11 +1,9 @@
 package analyzer
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -269,19 +267,7 @@ func TestAnalyzeOwnCapture(t *testing.T) {
 // A trace cut short fails with ErrTruncated; with Options.Partial its
 // complete events are analysed, with a warning that says where it ends.
 func TestAnalyzePartialTrace(t *testing.T) {
-	f, err := os.Open(filepath.Join(testutil.ModuleRoot(), "testdata", "sglang-decode-small.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := testutil.TestdataJSON(t, "sglang-decode-small.json.gz")
 	cut := filepath.Join(t.TempDir(), "cut-TP-0-DECODE.trace.json")
 	if err := os.WriteFile(cut, data[:len(data)/2], 0o644); err != nil {
 		t.Fatal(err)

@@ -1,12 +1,10 @@
 package lsp
 
 import (
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -537,19 +535,7 @@ func TestExitWhileClientStopsReading(t *testing.T) {
 // A trace still being written (cut short) is an Info message, not an
 // error, and is analysed once it is complete, with the real engine.
 func TestTraceStillBeingWritten(t *testing.T) {
-	f, err := os.Open(filepath.Join(testutil.ModuleRoot(), "testdata", "torch-eager.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full := testutil.TestdataJSON(t, "torch-eager.json.gz")
 	path := filepath.Join(t.TempDir(), "eager.json")
 	if err := os.WriteFile(path, full[:len(full)/2], 0o644); err != nil {
 		t.Fatal(err)
