@@ -93,3 +93,12 @@ func ShortKernelName(name string) string {
 	}
 	return b.String()
 }
+
+// DisplayName is the name of a kernel to show a person: its demangled name
+// when the trace records a mangled symbol (a row's Demangled), else name.
+func DisplayName(name, demangled string) string {
+	if demangled != "" {
+		return demangled
+	}
+	return name
+}

@@ -385,7 +385,7 @@ func analysisMarkdown(out *AnalyzeTraceOutput) string {
 		if len(st.Kernels) > 0 {
 			b.WriteString("\n| kernel | category | ms | share | launched at |\n|---|---|---:|---:|---|\n")
 			for _, k := range st.Kernels {
-				fmt.Fprintf(&b, "| %s | %s | %.3f | %.1f%% | %s |\n", mdCell(shorten(displayName(k.Name, k.Demangled), 70)), k.Category, k.GPUTimeUS/1000, k.SharePct, mdCell(siteLabel(k.Sites)))
+				fmt.Fprintf(&b, "| %s | %s | %.3f | %.1f%% | %s |\n", mdCell(shorten(analyzer.DisplayName(k.Name, k.Demangled), 70)), k.Category, k.GPUTimeUS/1000, k.SharePct, mdCell(siteLabel(k.Sites)))
 			}
 		}
 		for j, o := range st.Overlap {

@@ -30,11 +30,7 @@ func Comparison(w io.Writer, c analyzer.Comparison, width int) error {
 			}
 			fmt.Fprintf(&b, "%s (%d):\n", title, total)
 			for _, r := range rows {
-				name := r.Name
-				if r.Demangled != "" {
-					name = r.Demangled
-				}
-				fmt.Fprintf(&b, "- `%s` %.3f → %.3f ms (%+.3f)", cut(name, width), r.BeforeUS/1000, r.AfterUS/1000, r.DeltaUS/1000)
+				fmt.Fprintf(&b, "- `%s` %.3f → %.3f ms (%+.3f)", cut(analyzer.DisplayName(r.Name, r.Demangled), width), r.BeforeUS/1000, r.AfterUS/1000, r.DeltaUS/1000)
 				if r.Site != "" {
 					fmt.Fprintf(&b, " at %s", r.Site)
 				}
