@@ -228,12 +228,3 @@ func plural(n int) string {
 	}
 	return "s"
 }
-
-// shortKernel shortens a kernel name for one-line messages.
-func shortKernel(name string, max int) string {
-	r := []rune(name)
-	if len(r) <= max {
-		return name
-	}
-	return string(r[:max-1]) + "…"
-}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tracetriage/tracetriage/analyzer"
 	"github.com/tracetriage/tracetriage/analyzer/overlap"
+	"github.com/tracetriage/tracetriage/render"
 )
 
 // Index is the analysis document arranged for the editor: per repo-relative
@@ -214,7 +215,7 @@ func (ix *Index) kernelLabel(name string, max int) string {
 	if d := ix.demangled[name]; d != "" {
 		name = analyzer.ShortKernelName(d)
 	}
-	return shortKernel(name, max)
+	return render.Shorten(name, max)
 }
 
 // pickStage returns want when the document has it, else the first stage

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracetriage/tracetriage/analyzer"
 	"github.com/tracetriage/tracetriage/analyzer/trace"
+	"github.com/tracetriage/tracetriage/render"
 )
 
 // Defaults and limits of analyze_trace. With the defaults a whole answer
@@ -385,14 +386,14 @@ func analysisMarkdown(out *AnalyzeTraceOutput) string {
 		if len(st.Kernels) > 0 {
 			b.WriteString("\n| kernel | category | ms | share | launched at |\n|---|---|---:|---:|---|\n")
 			for _, k := range st.Kernels {
-				fmt.Fprintf(&b, "| %s | %s | %.3f | %.1f%% | %s |\n", mdCell(shorten(analyzer.DisplayName(k.Name, k.Demangled), 70)), k.Category, k.GPUTimeUS/1000, k.SharePct, mdCell(siteLabel(k.Sites)))
+				fmt.Fprintf(&b, "| %s | %s | %.3f | %.1f%% | %s |\n", mdCell(render.Shorten(analyzer.DisplayName(k.Name, k.Demangled), 70)), k.Category, k.GPUTimeUS/1000, k.SharePct, mdCell(siteLabel(k.Sites)))
 			}
 		}
 		for j, o := range st.Overlap {
 			if j == 3 {
 				break
 			}
-			fmt.Fprintf(&b, "- overlap %s %s: %s (%.1f%%, %s) at %s\n", o.Priority, o.Verdict, shorten(o.Kernel, 60), o.SharePct, o.Recommendation, o.Scope)
+			fmt.Fprintf(&b, "- overlap %s %s: %s (%.1f%%, %s) at %s\n", o.Priority, o.Verdict, render.Shorten(o.Kernel, 60), o.SharePct, o.Recommendation, o.Scope)
 		}
 		if st.Timeline != nil && len(st.Timeline.Streams) > 0 {
 			fmt.Fprintf(&b, "\n```\n%s\n```\n", strings.TrimRight(st.Timeline.String(), "\n"))
@@ -422,14 +423,6 @@ func siteLabel(sites []analyzer.Site) string {
 		return "(unresolved)"
 	}
 	return fmt.Sprintf("%s:%d", sites[0].Path, sites[0].Line)
-}
-
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tracetriage/tracetriage/analyzer"
+	"github.com/tracetriage/tracetriage/render"
 )
 
 // KernelSitesInput is the input of kernel_sites: a trace and either a
@@ -233,7 +234,7 @@ func sitesMarkdown(out *KernelSitesOutput, kernelQuery bool) string {
 		fmt.Fprintf(&b, "### %s: %d match(es), %.3f ms, %.1f%% of the stage\n\n", st.Stage, st.Matches, st.MatchGPUTimeUS/1000, st.MatchSharePct)
 		if kernelQuery {
 			for _, k := range st.Kernels {
-				fmt.Fprintf(&b, "- `%s` (%s) %.3f ms, %.1f%%, %d launches\n", shorten(analyzer.DisplayName(k.Name, k.Demangled), 80), k.Category, k.GPUTimeUS/1000, k.SharePct, k.Launches)
+				fmt.Fprintf(&b, "- `%s` (%s) %.3f ms, %.1f%%, %d launches\n", render.Shorten(analyzer.DisplayName(k.Name, k.Demangled), 80), k.Category, k.GPUTimeUS/1000, k.SharePct, k.Launches)
 				for _, site := range k.Sites {
 					loc := "(unresolved)"
 					if site.Path != "" {
@@ -244,7 +245,7 @@ func sitesMarkdown(out *KernelSitesOutput, kernelQuery bool) string {
 			}
 		} else {
 			for _, k := range st.Launched {
-				fmt.Fprintf(&b, "- `%s` (%s) %.3f ms, %.1f%% of the stage, %d launches via %s\n", shorten(analyzer.DisplayName(k.Name, k.Demangled), 80), k.Category, k.GPUTimeUS/1000, k.SharePct, k.Launches, k.CPUOp)
+				fmt.Fprintf(&b, "- `%s` (%s) %.3f ms, %.1f%% of the stage, %d launches via %s\n", render.Shorten(analyzer.DisplayName(k.Name, k.Demangled), 80), k.Category, k.GPUTimeUS/1000, k.SharePct, k.Launches, k.CPUOp)
 			}
 		}
 		b.WriteString("\n")

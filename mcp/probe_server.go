@@ -10,6 +10,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tracetriage/tracetriage/live"
+	"github.com/tracetriage/tracetriage/render"
 )
 
 // ProbeServerInput is the input of probe_server.
@@ -97,7 +98,7 @@ func probeMarkdown(r *live.ProbeReport) string {
 	}
 	fmt.Fprintf(&b, ": %d/%d requests succeeded, all answers non-empty: %v, latency avg %.3f s, p95 %.3f s\n", r.Success, r.Requests, r.AllNonEmpty, r.AvgLatencyS, r.P95LatencyS)
 	for _, s := range r.Samples {
-		fmt.Fprintf(&b, "- %.2f s: %q → %q\n", s.LatencyS, shorten(s.Prompt, 60), shorten(s.Content, 120))
+		fmt.Fprintf(&b, "- %.2f s: %q → %q\n", s.LatencyS, render.Shorten(s.Prompt, 60), render.Shorten(s.Content, 120))
 	}
 	for _, e := range r.ErrorSamples {
 		fmt.Fprintf(&b, "- error: %s\n", e.Error)

@@ -30,7 +30,7 @@ func Comparison(w io.Writer, c analyzer.Comparison, width int) error {
 			}
 			fmt.Fprintf(&b, "%s (%d):\n", title, total)
 			for _, r := range rows {
-				fmt.Fprintf(&b, "- `%s` %.3f → %.3f ms (%+.3f)", cut(analyzer.DisplayName(r.Name, r.Demangled), width), r.BeforeUS/1000, r.AfterUS/1000, r.DeltaUS/1000)
+				fmt.Fprintf(&b, "- `%s` %.3f → %.3f ms (%+.3f)", Shorten(analyzer.DisplayName(r.Name, r.Demangled), width), r.BeforeUS/1000, r.AfterUS/1000, r.DeltaUS/1000)
 				if r.Site != "" {
 					fmt.Fprintf(&b, " at %s", r.Site)
 				}
@@ -49,8 +49,9 @@ func Comparison(w io.Writer, c analyzer.Comparison, width int) error {
 	return err
 }
 
-// cut shortens s to n characters with a trailing "…" (0: no limit).
-func cut(s string, n int) string {
+// Shorten cuts s to n characters, the last one "…" (n <= 0: no limit),
+// for names in one-line displays.
+func Shorten(s string, n int) string {
 	r := []rune(s)
 	if n <= 0 || len(r) <= n {
 		return s
